@@ -1,0 +1,1 @@
+"""Siamese networks with Keras and TensorFlow: the tutorial's package."""

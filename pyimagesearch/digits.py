@@ -1,0 +1,75 @@
+"""Digits that are not MNIST: rendered with OpenCV's Hershey fonts, then normalised as MNIST was.
+
+Used to make examples/ (tools/make_examples.py), to measure how the model does outside MNIST,
+and as small real-looking data for the tests.
+"""
+import cv2
+import numpy as np
+
+# the Hershey faces, script faces included; FONT_ITALIC is added at random for a slant
+FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+         cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+         cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
+
+
+def mnist_normalise(image, box=20, size=28):
+    """Fit a white-on-black digit into a box x box square (keeping its aspect ratio) and centre
+    it by its centre of mass in a size x size image, as MNIST's digits were made. Returns uint8.
+    """
+    image = np.asarray(image, np.float32)
+    if image.max() > 1.0:
+        image = image / 255.0
+    rows = np.flatnonzero(image.max(axis=1) > 0.1)
+    cols = np.flatnonzero(image.max(axis=0) > 0.1)
+    if len(rows) == 0:
+        raise ValueError("the image holds no digit (it is blank)")
+    digit = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = box / max(digit.shape)
+    height = max(1, round(digit.shape[0] * scale))
+    width = max(1, round(digit.shape[1] * scale))
+    digit = cv2.resize(digit, (width, height), interpolation=cv2.INTER_AREA)
+
+    # shift so that the centre of mass lands on the centre of the output image
+    (cy, cx) = np.argwhere(np.ones_like(digit)).T @ digit.ravel() / max(digit.sum(), 1e-6)
+    shift = np.float32([[1, 0, (size - 1) / 2 - cx], [0, 1, (size - 1) / 2 - cy]])
+    out = cv2.warpAffine(digit, shift, (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(out * 255.0, 0, 255).round().astype(np.uint8)
+
+
+def render_digit(digit, rng):
+    """Render one digit (0-9) as a 28x28 uint8 MNIST-like image, randomly styled by rng."""
+    canvas = np.zeros((96, 96), np.uint8)
+    thickness = int(rng.integers(3, 8))
+    if digit == 0:
+        # every Hershey face slashes its zero; a hand draws an oval, often not quite closed
+        axes = (int(rng.integers(13, 21)), int(rng.integers(24, 30)))
+        start = rng.uniform(0, 360)
+        cv2.ellipse(canvas, (48, 48), axes, 0, start, start + rng.uniform(330, 380), 255,
+                    thickness, cv2.LINE_AA)
+    else:
+        font = FONTS[rng.integers(len(FONTS))] | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
+        (w, h), _ = cv2.getTextSize(str(digit), font, 2.0, thickness)
+        cv2.putText(canvas, str(digit), ((96 - w) // 2, (96 + h) // 2), font, 2.0, 255,
+                    thickness, cv2.LINE_AA)
+
+    # random slant, rotation and scale, then a slight smooth (elastic) distortion
+    matrix = cv2.getRotationMatrix2D((48, 48), rng.uniform(-15, 15), rng.uniform(0.85, 1.1))
+    shear = rng.uniform(-0.3, 0.3)
+    matrix[0, 1] += shear
+    matrix[0, 2] -= shear * 48
+    canvas = cv2.warpAffine(canvas, matrix, (96, 96), flags=cv2.INTER_LINEAR)
+    field = rng.uniform(-1, 1, (2, 96, 96)).astype(np.float32)
+    field = np.stack([cv2.GaussianBlur(f, (0, 0), 8) for f in field]) * 60
+    (gridY, gridX) = np.mgrid[0:96, 0:96].astype(np.float32)
+    canvas = cv2.remap(canvas, gridX + field[0], gridY + field[1], cv2.INTER_LINEAR)
+    return mnist_normalise(canvas)
+
+
+def make_digits(count, seed=None):
+    """count rendered digits with labels cycling 0-9: (images (count, 28, 28) uint8, labels)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    images = np.stack([render_digit(label, rng) for label in labels]) if count else \
+        np.zeros((0, 28, 28), np.uint8)
+    return images, labels

@@ -1,0 +1,165 @@
+"""Score random pairs of images with a trained siamese network and show each pair.
+
+USAGE
+    python test_siamese_network.py --input examples
+    python test_siamese_network.py --input examples --output output/pairs
+"""
+# import the necessary packages
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from pyimagesearch import config
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Draw random pairs from a folder of images, score each pair with a "
+                    "trained siamese model in one batch, print one line per pair and show "
+                    "(or save) one figure per pair.")
+    ap.add_argument("-i", "--input", required=True,
+                    help="folder of images to draw pairs from (searched recursively)")
+    ap.add_argument("--pairs", type=int, default=10,
+                    help="number of random pairs to score; an image may be paired with "
+                         "itself (default: 10)")
+    ap.add_argument("--seed", type=int, default=42,
+                    help="seed of numpy's generator for the draw (default: 42)")
+    ap.add_argument("--model", default=config.MODEL_PATH,
+                    help=f"the trained SavedModel directory (default: {config.MODEL_PATH})")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="decision threshold: a similarity above it (a distance below it) "
+                         "means 'same' (default: the model's own, 0.5 for the tutorial model)")
+    ap.add_argument("--output", default=None,
+                    help="folder to save each pair's figure (pair_01.png, ...) and a montage "
+                         "of all pairs (montage.png) instead of showing windows")
+    args = ap.parse_args(argv)
+    if args.pairs < 1:
+        ap.error("--pairs must be at least 1")
+    return args
+
+
+def load_test_images(inputPath, size):
+    """Load every image under inputPath; unreadable files are skipped with a warning."""
+    from pyimagesearch.images import list_image_paths, load_image
+
+    names, images = [], []
+    for path in list_image_paths(inputPath):
+        try:
+            (image, notes) = load_image(path, size)
+        except ValueError as e:
+            print(f"[WARNING] skipping {e}")
+            continue
+        if notes:
+            print(f"[INFO] {os.path.basename(path)}: converted ({', '.join(notes)})")
+        names.append(os.path.relpath(path, inputPath))
+        images.append(image)
+    if not images:
+        raise ValueError(f"no usable images in {inputPath}")
+    return names, images
+
+
+def pair_figure(plt, imageA, imageB, title, window):
+    # initialize the figure
+    fig = plt.figure(window, figsize=(4, 2))
+    plt.suptitle(title)
+
+    # show the first image, then the second one
+    for (i, image) in enumerate((imageA, imageB)):
+        ax = fig.add_subplot(1, 2, i + 1)
+        plt.imshow(image, cmap=plt.cm.gray)
+        ax.axis("off")
+    return fig
+
+
+def montage_figure(plt, results):
+    columns = min(5, len(results))
+    rows = -(-len(results) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.7 * rows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (imageA, imageB, title, verdict) in zip(axes.ravel(), results):
+        gap = [[1.0]] * imageA.shape[0]
+        ax.imshow(np.hstack([imageA, gap, imageB]), cmap=plt.cm.gray, vmin=0, vmax=1)
+        ax.set_title(f"{title}\n{verdict}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # check the arguments that need no TensorFlow before loading it
+    if not os.path.isdir(args.input):
+        raise FileNotFoundError(f"--input folder {args.input} does not exist")
+    if not os.path.isdir(args.model):
+        raise FileNotFoundError(f"no model at {args.model}: train one with "
+                                f"train_siamese_network.py or pass --model PATH")
+
+    import matplotlib
+    if args.output:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends import backend_registry
+    from matplotlib.backends.registry import BackendFilter
+
+    from pyimagesearch.model_io import SiameseModel
+
+    # grab the test dataset image paths and load every image
+    print("[INFO] loading test dataset...")
+    size = tuple(config.IMG_SHAPE[:2])
+    (names, images) = load_test_images(args.input, size)
+
+    # load the model from disk
+    print("[INFO] loading siamese model...")
+    model = SiameseModel(args.model)
+    if model.input_shape[:2] != size:
+        size = model.input_shape[:2]
+        (names, images) = load_test_images(args.input, size)
+    scoreKind = model.metadata["score"]
+    threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
+
+    # randomly generate pairs of images (with replacement: an image may meet itself)
+    np.random.seed(args.seed)
+    pairs = np.random.choice(len(images), size=(args.pairs, 2))
+
+    # score every pair in one batched call: add the channel axis, the batch is the first
+    imagesA = np.stack([images[a] for (a, _) in pairs])[..., np.newaxis]
+    imagesB = np.stack([images[b] for (_, b) in pairs])[..., np.newaxis]
+    scores = model.predict(imagesA, imagesB)
+
+    results = []
+    for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
+        same = score > threshold if scoreKind == "similarity" else score < threshold
+        verdict = "same" if same else "different"
+        title = f"{scoreKind.capitalize()}: {score:.2f}"
+        print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
+              f"- {verdict}")
+        results.append((images[a], images[b], title, verdict))
+        fig = pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}")
+        if args.output:
+            os.makedirs(args.output, exist_ok=True)
+            fig.savefig(os.path.join(args.output, f"pair_{i + 1:02d}.png"))
+            plt.close(fig)
+
+    if args.output:
+        fig = montage_figure(plt, results)
+        fig.savefig(os.path.join(args.output, "montage.png"))
+        print(f"[INFO] saved {len(results)} pair figures and montage.png to {args.output}")
+    elif matplotlib.get_backend().lower() in backend_registry.list_builtin(
+            BackendFilter.NON_INTERACTIVE):
+        print("[INFO] no display to show the figures on; pass --output DIR to save them")
+    else:
+        # show the plots
+        plt.show()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("[ERROR] interrupted")
+    except (ValueError, OSError) as e:
+        sys.exit(f"[ERROR] {e}")

@@ -1,0 +1,61 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def run_script(script, *args, env=None, cwd=None):
+    """Run one of the project's scripts in a fresh interpreter; returns the CompletedProcess."""
+    fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
+               "PYTHONPATH": ROOT, **(env or {})}
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)],
+                          capture_output=True, text=True, env=fullEnv, cwd=cwd or ROOT,
+                          timeout=600)
+
+
+def error_lines(stderr):
+    """stderr without TensorFlow's start-up chatter."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not line.startswith(("I0000", "W0000", "E0000", "WARNING: All"))
+            and "cuda" not in line.lower() and "oneDNN" not in line
+            and "rebuild TensorFlow" not in line and "cpu_feature_guard" not in line]
+
+
+def assert_clean_error(result, *fragments):
+    """One clear [ERROR] line, no traceback, a non-zero exit."""
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in error_lines(result.stderr) if line.startswith("[ERROR]")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory):
+    """A tiny MNIST-layout .npz of rendered digits (not MNIST): 300 train, 100 test images."""
+    from pyimagesearch.digits import make_digits
+    (trainX, trainY) = make_digits(300, seed=1)
+    (testX, testY) = make_digits(100, seed=2)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x_train=trainX, y_train=trainY.astype(np.uint8), x_test=testX,
+             y_test=testY.astype(np.uint8))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_output(tiny_npz, tmp_path_factory):
+    """The training script's output folder after one epoch on tiny_npz."""
+    output = tmp_path_factory.mktemp("output")
+    result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--epochs", 1,
+                        "--output", output, "--seed", 3)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return output, result

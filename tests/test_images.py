@@ -1,0 +1,50 @@
+import cv2
+import numpy as np
+import pytest
+
+from pyimagesearch.images import list_image_paths, load_image
+
+
+def test_grayscale_28x28_is_loaded_as_is(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    (loaded, notes) = load_image(str(tmp_path / "a.png"))
+    assert loaded.dtype == np.float32 and loaded.shape == (28, 28)
+    np.testing.assert_allclose(loaded * 255, image, atol=1e-4)
+    assert notes == []
+
+
+def test_colour_and_size_are_converted_and_reported(tmp_path):
+    image = np.zeros((56, 84, 3), np.uint8)
+    image[..., 1] = 255
+    cv2.imwrite(str(tmp_path / "big.png"), image)
+    (loaded, notes) = load_image(str(tmp_path / "big.png"))
+    assert loaded.shape == (28, 28)
+    assert notes == ["colour to grayscale", "resized from 84x56 to 28x28"]
+    np.testing.assert_allclose(loaded, cv2.cvtColor(image[:1, :1], cv2.COLOR_BGR2GRAY)[0, 0]
+                               / 255.0, atol=1e-3)
+
+
+def test_16_bit_images_are_scaled_to_unit_range(tmp_path):
+    cv2.imwrite(str(tmp_path / "deep.png"), np.full((28, 28), 65535, np.uint16))
+    (loaded, _) = load_image(str(tmp_path / "deep.png"))
+    np.testing.assert_allclose(loaded, 1.0)
+
+
+def test_unreadable_files_raise_value_error(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    for name in ("broken.png", "empty.png"):
+        with pytest.raises(ValueError, match="not a readable image"):
+            load_image(str(tmp_path / name))
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_image(str(tmp_path / "missing.png"))
+
+
+def test_image_paths_are_sorted(tmp_path):
+    for name in ("c.png", "a.png", "b.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.split("/")[-1] for p in list_image_paths(str(tmp_path))] == [
+        "a.png", "b.jpg", "c.png"]
+    with pytest.raises(FileNotFoundError):
+        list_image_paths(str(tmp_path / "missing"))

@@ -1,0 +1,141 @@
+import importlib.util
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, assert_clean_error, run_script
+
+from pyimagesearch.digits import make_digits
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    (images, labels) = make_digits(6, seed=9)
+    for (i, image) in enumerate(images):
+        cv2.imwrite(str(folder / f"digit_{i}.png"), image)
+    return folder
+
+
+def load_script():
+    # the script shares its name with tests/test_siamese_network.py, so load it by path
+    spec = importlib.util.spec_from_file_location(
+        "test_script", os.path.join(ROOT, "test_siamese_network.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def result_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("[RESULT]")]
+
+
+def test_scores_ten_pairs_and_saves_figures(trained_output, digit_folder, tmp_path):
+    (output, _) = trained_output
+    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
+                        output / "siamese_model", "--output", tmp_path / "figs")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["[INFO] loading test dataset...", "[INFO] loading siamese model..."]
+    pairs = result_lines(result.stdout)
+    assert len(pairs) == 10
+    for (i, line) in enumerate(pairs):
+        assert line.startswith(f"[RESULT] pair #{i + 1}: digit_")
+        assert " - similarity: " in line and line.endswith(("- same", "- different"))
+    saved = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert saved == ["montage.png"] + [f"pair_{i:02d}.png" for i in range(1, 11)]
+
+
+def test_draw_is_the_same_whatever_the_listing_order(trained_output, digit_folder, tmp_path):
+    (output, _) = trained_output
+    # the same files under other names sort differently; the draw follows sorted names
+    first = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
+                       output / "siamese_model", "--pairs", 4, "--seed", 7)
+    again = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
+                       output / "siamese_model", "--pairs", 4, "--seed", 7)
+    assert result_lines(first.stdout) == result_lines(again.stdout)
+    np.random.seed(7)
+    expected = np.random.choice(6, size=(4, 2))
+    for line, (a, b) in zip(result_lines(first.stdout), expected):
+        assert f"digit_{a}.png vs digit_{b}.png" in line
+
+
+def test_all_pairs_are_scored_in_one_call(trained_output, digit_folder, monkeypatch):
+    from pyimagesearch.model_io import SiameseModel
+    (output, _) = trained_output
+    calls = []
+    original = SiameseModel.predict
+
+    def counting_predict(self, a, b):
+        calls.append(len(a))
+        return original(self, a, b)
+
+    monkeypatch.setattr(SiameseModel, "predict", counting_predict)
+    load_script().main(["--input", str(digit_folder), "--model",
+                               str(output / "siamese_model"), "--pairs", "7"])
+    assert calls == [7]
+
+
+def test_threshold_decides_same_or_different(trained_output, digit_folder):
+    (output, _) = trained_output
+    model = output / "siamese_model"
+    low = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
+                     "--threshold", "-1")
+    high = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
+                      "--threshold", "2")
+    assert all(line.endswith("- same") for line in result_lines(low.stdout))
+    assert all(line.endswith("- different") for line in result_lines(high.stdout))
+
+
+def test_odd_images_are_converted_or_skipped(trained_output, tmp_path):
+    (output, _) = trained_output
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "colour_big.jpg"), np.full((90, 60, 3), 200, np.uint8))
+    cv2.imwrite(str(folder / "plain.png"), make_digits(1, seed=0)[0][0])
+    (folder / "broken.png").write_bytes(b"not an image")
+    result = run_script("test_siamese_network.py", "--input", folder, "--model",
+                        output / "siamese_model", "--pairs", 3)
+    assert result.returncode == 0, result.stderr
+    assert "[WARNING] skipping " in result.stdout and "broken.png" in result.stdout
+    assert "colour_big.jpg: converted (colour to grayscale, resized from 60x90 to 28x28)" \
+        in result.stdout
+    assert all("broken" not in line for line in result_lines(result.stdout))
+
+
+def test_bad_input_gets_one_clear_line(trained_output, tmp_path):
+    (output, _) = trained_output
+    model = output / "siamese_model"
+    result = run_script("test_siamese_network.py", "--input", tmp_path / "nowhere",
+                        "--model", model)
+    assert_clean_error(result, "--input folder", "does not exist")
+
+    result = run_script("test_siamese_network.py", "--input", ROOT + "/examples",
+                        "--model", tmp_path / "no_model")
+    assert_clean_error(result, "no model at")
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "junk.png").write_bytes(b"junk")
+    result = run_script("test_siamese_network.py", "--input", tmp_path / "empty",
+                        "--model", model)
+    assert_clean_error(result, "no usable images")
+
+    broken = tmp_path / "broken_model"
+    shutil.copytree(model, broken)
+    (broken / "saved_model.pb").write_bytes(b"garbage")
+    result = run_script("test_siamese_network.py", "--input", ROOT + "/examples",
+                        "--model", broken)
+    assert_clean_error(result, "not a readable siamese SavedModel")
+
+    result = run_script("test_siamese_network.py", "--input", ROOT + "/examples",
+                        "--pairs", "0")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_help_explains_every_flag():
+    result = run_script("test_siamese_network.py", "--help")
+    assert result.returncode == 0
+    for flag in ("--input", "--pairs", "--seed", "--model", "--threshold", "--output"):
+        assert flag in result.stdout

@@ -1,0 +1,67 @@
+import csv
+
+import numpy as np
+from conftest import assert_clean_error, run_script
+
+from pyimagesearch.model_io import SiameseModel
+
+INFO_LINES = ["[INFO] loading MNIST dataset...", "[INFO] preparing positive and negative pairs...",
+              "[INFO] building siamese network...", "[INFO] compiling model...",
+              "[INFO] training model...", "[INFO] saving siamese model...",
+              "[INFO] plotting training history..."]
+
+
+def test_training_writes_model_plot_and_log(trained_output):
+    (output, result) = trained_output
+    printed = [line for line in result.stdout.splitlines() if line.startswith("[INFO]")]
+    assert printed == INFO_LINES
+    assert (output / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    rows = list(csv.DictReader(open(output / "training_log.csv")))
+    assert len(rows) == 1 and {"accuracy", "val_accuracy", "loss", "val_loss"} <= set(rows[0])
+    model = SiameseModel(str(output / "siamese_model"))
+    assert model.metadata["epochs"] == 1 and model.metadata["seed"] == 3
+    scores = model.predict(np.zeros((2, 28, 28, 1)), np.ones((2, 28, 28, 1)))
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_help_explains_every_flag():
+    result = run_script("train_siamese_network.py", "--help")
+    assert result.returncode == 0
+    for flag in ("--dataset", "--epochs", "--batch-size", "--output", "--seed"):
+        assert flag in result.stdout
+
+
+def test_offline_without_a_dataset_says_how_to_pass_one(tmp_path):
+    # an empty Keras cache and a proxy that refuses every connection: no way to download
+    env = {"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+    result = run_script("train_siamese_network.py", "--epochs", 1, "--output", tmp_path / "o",
+                        env=env)
+    assert_clean_error(result, "could not download MNIST", "--dataset")
+    assert not (tmp_path / "o" / "siamese_model").exists()
+
+
+def test_bad_datasets_get_one_clear_line(tmp_path):
+    (tmp_path / "corrupt.npz").write_bytes(b"garbage")
+    np.savez(tmp_path / "one_class.npz", x_train=np.zeros((4, 28, 28), np.uint8),
+             y_train=np.zeros(4, int), x_test=np.zeros((4, 28, 28), np.uint8),
+             y_test=np.array([0, 1, 0, 1]))
+    np.savez(tmp_path / "mismatch.npz", x_train=np.zeros((4, 28, 28), np.uint8),
+             y_train=np.array([0, 1, 0]), x_test=np.zeros((4, 28, 28), np.uint8),
+             y_test=np.array([0, 1, 0, 1]))
+    for name, message in (("corrupt.npz", "not a readable .npz"),
+                          ("one_class.npz", "single class"),
+                          ("mismatch.npz", "one label per image"),
+                          ("missing.npz", "does not exist")):
+        result = run_script("train_siamese_network.py", "--dataset", tmp_path / name,
+                            "--output", tmp_path / "o")
+        assert_clean_error(result, message)
+    assert not (tmp_path / "o" / "siamese_model").exists()
+
+
+def test_bad_numbers_are_refused():
+    for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--epochs", "ten"]):
+        result = run_script("train_siamese_network.py", *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "error:" in result.stderr
