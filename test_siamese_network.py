@@ -3,6 +3,7 @@
 USAGE
     python test_siamese_network.py --input examples
     python test_siamese_network.py --input examples --output output/pairs
+    python test_siamese_network.py --input my_seven.jpg my_one.jpg
 """
 # import the necessary packages
 import argparse
@@ -19,8 +20,13 @@ def parse_args(argv=None):
         description="Draw random pairs from a folder of images, score each pair with a "
                     "trained siamese model in one batch, print one line per pair and show "
                     "(or save) one figure per pair.")
-    ap.add_argument("-i", "--input", required=True,
-                    help="folder of images to draw pairs from (searched recursively)")
+    ap.add_argument("-i", "--input", required=True, nargs="+", metavar="PATH",
+                    help="a folder of images to draw pairs from (searched recursively), or "
+                         "two image files to score exactly that pair")
+    ap.add_argument("--prepare", action=argparse.BooleanOptionalAction, default=None,
+                    help="make each image look like MNIST first: invert dark ink on light "
+                         "paper, crop the digit, fit it into 20x20 and centre it in 28x28 "
+                         "(default: on for two files, off for a folder)")
     ap.add_argument("--pairs", type=int, default=10,
                     help="number of random pairs to score; an image may be paired with "
                          "itself (default: 10)")
@@ -29,8 +35,9 @@ def parse_args(argv=None):
     ap.add_argument("--model", default=config.MODEL_PATH,
                     help=f"the trained SavedModel directory (default: {config.MODEL_PATH})")
     ap.add_argument("--threshold", type=float, default=None,
-                    help="decision threshold: a similarity above it (a distance below it) "
-                         "means 'same' (default: the model's own, 0.5 for the tutorial model)")
+                    help="decision threshold: a similarity above it (or, for a contrastive "
+                         "model, a distance below it) means 'same' (default: the model's own "
+                         "from its metadata.json; 0.5 for the tutorial's model)")
     ap.add_argument("--output", default=None,
                     help="folder to save each pair's figure (pair_01.png, ...) and a montage "
                          "of all pairs (montage.png) instead of showing windows")
@@ -40,23 +47,42 @@ def parse_args(argv=None):
     return args
 
 
-def load_test_images(inputPath, size):
-    """Load every image under inputPath; unreadable files are skipped with a warning."""
-    from pyimagesearch.images import list_image_paths, load_image
+def input_paths(inputs):
+    """(image paths, folder or None) for --input: one folder, or exactly two image files."""
+    from pyimagesearch.images import list_image_paths
+
+    if len(inputs) == 1:
+        if not os.path.isdir(inputs[0]):
+            raise FileNotFoundError(f"--input folder {inputs[0]} does not exist")
+        return list_image_paths(inputs[0]), inputs[0]
+    if len(inputs) != 2:
+        raise ValueError(f"--input takes one folder or two image files, got {len(inputs)} paths")
+    for path in inputs:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--input file {path} does not exist")
+    return list(inputs), None
+
+
+def load_test_images(paths, folder, size, prepare):
+    """Load the images; in a folder unreadable files are skipped with a warning."""
+    from pyimagesearch.images import load_image
 
     names, images = [], []
-    for path in list_image_paths(inputPath):
+    for path in paths:
         try:
-            (image, notes) = load_image(path, size)
+            (image, notes) = load_image(path, size, prepare)
         except ValueError as e:
+            if folder is None:
+                raise
             print(f"[WARNING] skipping {e}")
             continue
+        name = os.path.relpath(path, folder) if folder else os.path.basename(path)
         if notes:
-            print(f"[INFO] {os.path.basename(path)}: converted ({', '.join(notes)})")
-        names.append(os.path.relpath(path, inputPath))
+            print(f"[INFO] {name}: {', '.join(notes)}")
+        names.append(name)
         images.append(image)
     if not images:
-        raise ValueError(f"no usable images in {inputPath}")
+        raise ValueError(f"no usable images in {folder}")
     return names, images
 
 
@@ -91,8 +117,8 @@ def montage_figure(plt, results):
 def main(argv=None):
     args = parse_args(argv)
     # check the arguments that need no TensorFlow before loading it
-    if not os.path.isdir(args.input):
-        raise FileNotFoundError(f"--input folder {args.input} does not exist")
+    (paths, folder) = input_paths(args.input)
+    prepare = (folder is None) if args.prepare is None else args.prepare
     if not os.path.isdir(args.model):
         raise FileNotFoundError(f"no model at {args.model}: train one with "
                                 f"train_siamese_network.py or pass --model PATH")
@@ -104,25 +130,30 @@ def main(argv=None):
     from matplotlib.backends import backend_registry
     from matplotlib.backends.registry import BackendFilter
 
+    from pyimagesearch.evaluation import is_same
     from pyimagesearch.model_io import SiameseModel
 
     # grab the test dataset image paths and load every image
     print("[INFO] loading test dataset...")
     size = tuple(config.IMG_SHAPE[:2])
-    (names, images) = load_test_images(args.input, size)
+    (names, images) = load_test_images(paths, folder, size, prepare)
 
     # load the model from disk
     print("[INFO] loading siamese model...")
     model = SiameseModel(args.model)
     if model.input_shape[:2] != size:
         size = model.input_shape[:2]
-        (names, images) = load_test_images(args.input, size)
+        (names, images) = load_test_images(paths, folder, size, prepare)
     scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
 
-    # randomly generate pairs of images (with replacement: an image may meet itself)
-    np.random.seed(args.seed)
-    pairs = np.random.choice(len(images), size=(args.pairs, 2))
+    if folder is None:
+        # two files: exactly that pair
+        pairs = np.array([[0, 1]])
+    else:
+        # randomly generate pairs of images (with replacement: an image may meet itself)
+        np.random.seed(args.seed)
+        pairs = np.random.choice(len(images), size=(args.pairs, 2))
 
     # score every pair in one batched call: add the channel axis, the batch is the first
     imagesA = np.stack([images[a] for (a, _) in pairs])[..., np.newaxis]
@@ -131,8 +162,7 @@ def main(argv=None):
 
     results = []
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
-        same = score > threshold if scoreKind == "similarity" else score < threshold
-        verdict = "same" if same else "different"
+        verdict = "same" if is_same(score, scoreKind, threshold) else "different"
         title = f"{scoreKind.capitalize()}: {score:.2f}"
         print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
               f"- {verdict}")
@@ -146,7 +176,7 @@ def main(argv=None):
     if args.output:
         fig = montage_figure(plt, results)
         fig.savefig(os.path.join(args.output, "montage.png"))
-        print(f"[INFO] saved {len(results)} pair figures and montage.png to {args.output}")
+        print(f"[INFO] saved {len(results)} pair figure(s) and montage.png to {args.output}")
     elif matplotlib.get_backend().lower() in backend_registry.list_builtin(
             BackendFilter.NON_INTERACTIVE):
         print("[INFO] no display to show the figures on; pass --output DIR to save them")

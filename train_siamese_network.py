@@ -26,8 +26,17 @@ def parse_args(argv=None):
     ap.add_argument("--batch-size", type=int, default=config.BATCH_SIZE,
                     help=f"pairs per training step (default: {config.BATCH_SIZE})")
     ap.add_argument("--output", default=config.BASE_OUTPUT,
-                    help="folder for the model (siamese_model/), the plot (plot.png) and the "
-                         f"per-epoch log (training_log.csv) (default: {config.BASE_OUTPUT})")
+                    help="folder for the model (siamese_model/), the history plot (plot.png), "
+                         "the per-epoch log (training_log.csv) and the ROC plot (roc.png) "
+                         f"(default: {config.BASE_OUTPUT})")
+    ap.add_argument("--loss", choices=("binary_crossentropy", "contrastive"),
+                    default="binary_crossentropy",
+                    help="binary_crossentropy (default, the tutorial): a sigmoid head outputs a "
+                         "similarity in [0, 1]. contrastive (the follow-up post): the model "
+                         "outputs the euclidean distance, files get a contrastive_ prefix")
+    ap.add_argument("--margin", type=float, default=1.0,
+                    help="margin of the contrastive loss: how far apart different-class pairs "
+                         "are pushed (default: 1.0)")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
@@ -36,6 +45,8 @@ def parse_args(argv=None):
         ap.error("--epochs must be at least 1")
     if args.batch_size < 1:
         ap.error("--batch-size must be at least 1")
+    if not args.margin > 0:
+        ap.error("--margin must be positive")
     return args
 
 
@@ -65,7 +76,7 @@ class StopOnInterrupt:
 
 def main(argv=None):
     args = parse_args(argv)
-    (modelPath, plotPath, logPath) = config.output_paths(args.output)
+    (modelPath, plotPath, logPath, rocPath) = config.output_paths(args.output, args.loss)
 
     # import TensorFlow only now, so that --help and bad arguments answer at once
     import keras
@@ -73,6 +84,8 @@ def main(argv=None):
     import tensorflow as tf
 
     from pyimagesearch.datasets import load_dataset, pair_dataset
+    from pyimagesearch.evaluation import evaluate_pairs, plot_roc, summary
+    from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
     from pyimagesearch.siamese_network import build_pair_model
     from pyimagesearch.utils import make_pair_indices, plot_training
@@ -97,11 +110,15 @@ def main(argv=None):
 
     # configure the siamese network
     print("[INFO] building siamese network...")
-    model = build_pair_model(inputShape)
+    contrastive = args.loss == "contrastive"
+    model = build_pair_model(inputShape, head=None if contrastive else "sigmoid")
 
     # compile the model
     print("[INFO] compiling model...")
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    if contrastive:
+        model.compile(loss=make_contrastive_loss(args.margin), optimizer="adam")
+    else:
+        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
 
     # train the model
     print("[INFO] training model...")
@@ -118,16 +135,33 @@ def main(argv=None):
     if epochsRun < args.epochs:
         print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
 
-    # serialize the model to disk
+    # measure the model on the validation pairs; a similarity model keeps the tutorial's 0.5,
+    # a distance model works at the threshold that is most accurate on them
+    print("[INFO] evaluating siamese model...")
+    scores = model.predict(testData, verbose=0).reshape(-1)
+    scoreKind = "distance" if contrastive else "similarity"
+    evaluation = evaluate_pairs(scores, labelTest, scoreKind,
+                                args.margin / 2 if contrastive else 0.5)
+    if contrastive:
+        evaluation = evaluate_pairs(scores, labelTest, scoreKind, evaluation["best_threshold"])
+    print(f"[INFO] validation pairs: accuracy {evaluation['accuracy']:.4f} at threshold "
+          f"{evaluation['threshold']:.4f}, ROC AUC {evaluation['roc_auc']:.4f}, equal error "
+          f"rate {evaluation['eer']:.4f} at {evaluation['eer_threshold']:.4f}, best accuracy "
+          f"{evaluation['best_accuracy']:.4f} at {evaluation['best_threshold']:.4f}")
+
+    # serialize the model to disk, with what the test script needs to read its output
     print("[INFO] saving siamese model...")
     save_model(model, modelPath, metadata={
-        "input_shape": list(inputShape), "dataset": args.dataset, "epochs": epochsRun,
-        "batch_size": args.batch_size, "seed": args.seed,
+        "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
+        "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
+        "dataset": args.dataset, "epochs": epochsRun, "batch_size": args.batch_size,
+        "seed": args.seed, "validation": summary(evaluation),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
 
-    # plot the training history
+    # plot the training history and the ROC curve
     print("[INFO] plotting training history...")
     plot_training(history, plotPath)
+    plot_roc(evaluation, rocPath)
 
 
 if __name__ == "__main__":

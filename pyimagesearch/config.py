@@ -17,11 +17,21 @@ MODEL_PATH = os.path.sep.join([BASE_OUTPUT, "siamese_model"])
 PLOT_PATH = os.path.sep.join([BASE_OUTPUT, "plot.png"])
 
 
-# the per-epoch figures of the last training run
+# the per-epoch figures of the last training run, and the ROC curve on the validation pairs
 LOG_PATH = os.path.sep.join([BASE_OUTPUT, "training_log.csv"])
+ROC_PATH = os.path.sep.join([BASE_OUTPUT, "roc.png"])
+
+# the follow-up post's model, trained with the contrastive loss, keeps its own files
+CONTRASTIVE_MODEL_PATH = os.path.sep.join([BASE_OUTPUT, "contrastive_siamese_model"])
+CONTRASTIVE_PLOT_PATH = os.path.sep.join([BASE_OUTPUT, "contrastive_plot.png"])
 
 
-def output_paths(baseOutput=BASE_OUTPUT):
-    """Return (model path, plot path, log path) under baseOutput, named as in BASE_OUTPUT."""
-    return tuple(os.path.join(baseOutput, os.path.basename(path))
-                 for path in (MODEL_PATH, PLOT_PATH, LOG_PATH))
+def output_paths(baseOutput=BASE_OUTPUT, loss="binary_crossentropy"):
+    """Return (model, plot, log, ROC plot) paths under baseOutput for a model trained with loss.
+
+    With the defaults these are MODEL_PATH, PLOT_PATH, LOG_PATH and ROC_PATH; a contrastive
+    model's files carry a "contrastive_" prefix (CONTRASTIVE_MODEL_PATH, ...).
+    """
+    prefix = "contrastive_" if loss == "contrastive" else ""
+    return tuple(os.path.join(baseOutput, prefix + os.path.basename(path))
+                 for path in (MODEL_PATH, PLOT_PATH, LOG_PATH, ROC_PATH))

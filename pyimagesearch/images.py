@@ -13,12 +13,12 @@ def list_image_paths(directory):
     return sorted(list_images(directory))
 
 
-def load_image(path, size=(28, 28)):
+def load_image(path, size=(28, 28), prepare=False):
     """Read path as a grayscale image of size (height, width), scaled to [0, 1].
 
     Returns (image as float32 (height, width), notes): notes lists the conversions made (colour
-    to grayscale, resizing) so the caller can say what happened. Raises ValueError when the
-    file is not a readable image.
+    to grayscale, resizing, and with prepare=True those of prepare_digit) so the caller can say
+    what happened. Raises ValueError when the file is not a readable image.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -44,7 +44,39 @@ def load_image(path, size=(28, 28)):
         image = np.clip(image.astype(np.float32), 0.0, 1.0)
 
     (height, width) = size
+    if prepare:
+        try:
+            (image, prepared) = prepare_digit(image)
+        except ValueError as e:
+            raise ValueError(f"{path} {e}") from None
+        notes += prepared
     if image.shape != (height, width):
-        notes.append(f"resized from {image.shape[1]}x{image.shape[0]} to {width}x{height}")
+        if not prepare:
+            notes.append(f"resized from {image.shape[1]}x{image.shape[0]} to {width}x{height}")
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     return image, notes
+
+
+def prepare_digit(image):
+    """Make a photo or scan of one digit look like MNIST: white on black, cropped, fitted into
+    20x20 and centred by its centre of mass in 28x28. Returns (image in [0, 1], notes).
+
+    Dark ink on light paper (a bright border) is inverted first; the background level is then
+    subtracted so paper texture does not count as ink.
+    """
+    from pyimagesearch.digits import mnist_normalise
+
+    notes = []
+    image = np.asarray(image, np.float32)
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    background = float(np.median(border))
+    if background > 0.5:
+        (image, background) = (1.0 - image, 1.0 - background)
+        notes.append("inverted dark ink on light paper to white on black")
+    # stretch so the background is 0 and the strongest ink 1
+    ink = float(image.max())
+    if ink - background < 0.1:
+        raise ValueError("holds no digit (no ink stands out from the background)")
+    image = np.clip((image - background) / (ink - background), 0.0, 1.0)
+    notes.append("cropped, fitted into 20x20 and centred like MNIST")
+    return mnist_normalise(image).astype(np.float32) / 255.0, notes

@@ -76,8 +76,7 @@ def euclidean_distance(vectors):
 def plot_training(H, plotPath):
     """Plot the loss (and accuracy, when it was measured) of a training History to plotPath.
 
-    The figure is written to a temporary file first, so a failure never leaves a half-written
-    plot in place of a good one.
+    The plot is saved with save_figure, so a failure never replaces a good plot.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -96,13 +95,23 @@ def plot_training(H, plotPath):
         plt.xlabel("Epoch #")
         plt.ylabel("Loss/Accuracy" if "accuracy" in history else "Loss")
         plt.legend(loc="lower left")
-        directory = os.path.dirname(os.path.abspath(plotPath))
-        os.makedirs(directory, exist_ok=True)
-        tmpPath = f"{plotPath}.partial-{os.getpid()}"
-        try:
-            fig.savefig(tmpPath, format="png")
-            os.replace(tmpPath, plotPath)
-        finally:
-            plt.close(fig)
-            if os.path.exists(tmpPath):
-                os.remove(tmpPath)
+        save_figure(fig, plotPath)
+
+
+def save_figure(fig, path):
+    """Save a matplotlib figure as PNG at path, then close it.
+
+    The figure goes to a temporary file first, so a failure never leaves a half-written image
+    in place of a good one.
+    """
+    import matplotlib.pyplot as plt
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmpPath = f"{path}.partial-{os.getpid()}"
+    try:
+        fig.savefig(tmpPath, format="png")
+        os.replace(tmpPath, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmpPath):
+            os.remove(tmpPath)

@@ -59,3 +59,14 @@ def trained_output(tiny_npz, tmp_path_factory):
                         "--output", output, "--seed", 3)
     assert result.returncode == 0, result.stdout + result.stderr
     return output, result
+
+
+@pytest.fixture(scope="session")
+def contrastive_output(tiny_npz, tmp_path_factory):
+    """The training script's output folder after one contrastive epoch on tiny_npz."""
+    output = tmp_path_factory.mktemp("contrastive")
+    result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--epochs", 1,
+                        "--output", output, "--seed", 3, "--loss", "contrastive",
+                        "--margin", "1.5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return output, result

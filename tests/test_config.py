@@ -11,8 +11,16 @@ def test_tutorial_constants():
 
 
 def test_output_paths_follow_the_base_folder():
-    (model, plot, log) = config.output_paths("runs/a")
+    (model, plot, log, roc) = config.output_paths("runs/a")
     assert model == os.path.join("runs/a", "siamese_model")
     assert plot == os.path.join("runs/a", "plot.png")
     assert log == os.path.join("runs/a", "training_log.csv")
-    assert config.output_paths()[:2] == (config.MODEL_PATH, config.PLOT_PATH)
+    assert roc == os.path.join("runs/a", "roc.png")
+    assert config.output_paths() == (config.MODEL_PATH, config.PLOT_PATH, config.LOG_PATH,
+                                      config.ROC_PATH)
+
+
+def test_contrastive_model_has_its_own_files():
+    (model, plot, _, roc) = config.output_paths(loss="contrastive")
+    assert (model, plot) == (config.CONTRASTIVE_MODEL_PATH, config.CONTRASTIVE_PLOT_PATH)
+    assert roc == os.path.join("output", "contrastive_roc.png")

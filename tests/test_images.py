@@ -48,3 +48,28 @@ def test_image_paths_are_sorted(tmp_path):
         "a.png", "b.jpg", "c.png"]
     with pytest.raises(FileNotFoundError):
         list_image_paths(str(tmp_path / "missing"))
+
+
+def test_a_photo_of_dark_ink_is_inverted_cropped_and_centred(tmp_path):
+    from pyimagesearch.images import prepare_digit
+    paper = np.full((90, 120), 0.9, np.float32)
+    paper[10:40, 80:90] = 0.1  # a dark vertical stroke near the top right
+    (image, notes) = prepare_digit(paper)
+    assert image.shape == (28, 28)
+    assert notes[0].startswith("inverted") and "centred like MNIST" in notes[1]
+    assert image[0].max() == 0 and image[:, 0].max() == 0  # black background
+    (ys, xs) = np.indices(image.shape)
+    assert abs((ys * image).sum() / image.sum() - 13.5) < 0.6
+    assert abs((xs * image).sum() / image.sum() - 13.5) < 0.6
+    assert (image.max(axis=1) > 0.1).sum() >= 19  # the long side fitted to 20 pixels
+
+
+def test_white_on_black_is_not_inverted_and_blank_is_refused(tmp_path):
+    from pyimagesearch.images import prepare_digit
+    dark = np.zeros((28, 28), np.float32)
+    dark[5:20, 10:14] = 1.0
+    (_, notes) = prepare_digit(dark)
+    assert not any("inverted" in note for note in notes)
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((28, 28), 128, np.uint8))
+    with pytest.raises(ValueError, match="blank.png holds no digit"):
+        load_image(str(tmp_path / "blank.png"), prepare=True)

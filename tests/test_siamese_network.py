@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from pyimagesearch.digits import make_digits
+from pyimagesearch.evaluation import evaluate_pairs
+from pyimagesearch.metrics import make_contrastive_loss
 from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
 from pyimagesearch.utils import make_pairs
 
@@ -38,24 +40,31 @@ def digit_pairs():
     return make_pairs(x, y, rng=10), make_pairs(xt, yt, rng=11)
 
 
-def train_briefly(digit_pairs, seed, kernel=None):
-    """Six quick epochs (Adam at 0.01, batch 32) on rendered-digit pairs; final val accuracy."""
+def train_briefly(digit_pairs, seed, kernel=None, contrastive=False):
+    """Six quick epochs (Adam at 0.01, batch 32) on rendered-digit pairs; the validation
+    accuracy at 0.5 (similarity) or at the best threshold (contrastive distance)."""
     ((pairs, labels), (testPairs, testLabels)) = digit_pairs
     keras.utils.set_random_seed(seed)
-    model = build_pair_model((28, 28, 1))
+    model = build_pair_model((28, 28, 1), head=None if contrastive else "sigmoid")
     if kernel is not None:
         model.get_layer("similarity").kernel.assign([[kernel]])
-    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01),
-                  metrics=["accuracy"])
-    history = model.fit([pairs[:, 0], pairs[:, 1]], labels, batch_size=32, epochs=6,
-                        validation_data=([testPairs[:, 0], testPairs[:, 1]], testLabels),
-                        verbose=0)
-    return history.history["val_accuracy"][-1]
+    model.compile(loss=make_contrastive_loss() if contrastive else "binary_crossentropy",
+                  optimizer=keras.optimizers.Adam(0.01))
+    model.fit([pairs[:, 0], pairs[:, 1]], labels, batch_size=32, epochs=6, verbose=0)
+    scores = model.predict([testPairs[:, 0], testPairs[:, 1]], verbose=0)
+    if contrastive:
+        return evaluate_pairs(scores, testLabels, "distance", 0.5)["best_accuracy"]
+    return evaluate_pairs(scores, testLabels, "similarity", 0.5)["accuracy"]
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_model_learns_from_every_seed(digit_pairs, seed):
     assert train_briefly(digit_pairs, seed) >= 0.62
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_contrastive_model_learns_from_every_seed(digit_pairs, seed):
+    assert train_briefly(digit_pairs, seed, contrastive=True) >= 0.65
 
 
 def test_a_positive_head_kernel_collapses_so_the_seed_test_can_fail(digit_pairs):

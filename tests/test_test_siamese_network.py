@@ -100,8 +100,7 @@ def test_odd_images_are_converted_or_skipped(trained_output, tmp_path):
                         output / "siamese_model", "--pairs", 3)
     assert result.returncode == 0, result.stderr
     assert "[WARNING] skipping " in result.stdout and "broken.png" in result.stdout
-    assert "colour_big.jpg: converted (colour to grayscale, resized from 60x90 to 28x28)" \
-        in result.stdout
+    assert "colour_big.jpg: colour to grayscale, resized from 60x90 to 28x28" in result.stdout
     assert all("broken" not in line for line in result_lines(result.stdout))
 
 
@@ -134,8 +133,70 @@ def test_bad_input_gets_one_clear_line(trained_output, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+def paper_photo(path, digit):
+    """A digit as a phone might see it: dark ink on light paper, large, off-centre, in colour."""
+    image = np.full((120, 160, 3), 235, np.uint8)
+    small = cv2.resize(255 - digit, (56, 56))
+    image[10:66, 90:146] = np.minimum(image[10:66, 90:146], small[..., None])
+    cv2.imwrite(str(path), image)
+
+
+def test_two_files_score_exactly_that_pair(trained_output, tmp_path):
+    (output, _) = trained_output
+    (digits, _) = make_digits(2, seed=4)
+    paper_photo(tmp_path / "zero.jpg", digits[0])
+    paper_photo(tmp_path / "one.jpg", digits[1])
+    result = run_script("test_siamese_network.py", "--input", tmp_path / "zero.jpg",
+                        tmp_path / "one.jpg", "--model", output / "siamese_model",
+                        "--output", tmp_path / "figs")
+    assert result.returncode == 0, result.stderr
+    pairs = result_lines(result.stdout)
+    assert len(pairs) == 1 and pairs[0].startswith("[RESULT] pair #1: zero.jpg vs one.jpg")
+    assert "zero.jpg: colour to grayscale, inverted dark ink on light paper to white on " \
+           "black, cropped, fitted into 20x20 and centred like MNIST" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["montage.png",
+                                                                     "pair_01.png"]
+
+    raw = run_script("test_siamese_network.py", "--input", tmp_path / "zero.jpg",
+                     tmp_path / "one.jpg", "--model", output / "siamese_model", "--no-prepare")
+    assert "inverted" not in raw.stdout and "resized from 160x120" in raw.stdout
+
+    result = run_script("test_siamese_network.py", "--input", tmp_path / "zero.jpg",
+                        tmp_path / "missing.jpg", "--model", output / "siamese_model")
+    assert_clean_error(result, "--input file", "missing.jpg", "does not exist")
+    result = run_script("test_siamese_network.py", "--input", "a", "b", "c")
+    assert_clean_error(result, "one folder or two image files")
+
+
+def test_contrastive_model_shows_distances(contrastive_output, digit_folder, tmp_path):
+    (output, _) = contrastive_output
+    model = output / "contrastive_siamese_model"
+    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
+                        "--pairs", 4)
+    assert result.returncode == 0, result.stderr
+    lines = result_lines(result.stdout)
+    assert len(lines) == 4 and all(" - distance: " in line for line in lines)
+    # a distance is "same" below the threshold
+    assert all(line.endswith("- same") for line in result_lines(run_script(
+        "test_siamese_network.py", "--input", digit_folder, "--model", model, "--pairs", 4,
+        "--threshold", "100").stdout))
+
+
+def test_a_model_without_metadata_uses_the_tutorial_defaults(trained_output, digit_folder,
+                                                             tmp_path):
+    (output, _) = trained_output
+    old = tmp_path / "old_model"
+    shutil.copytree(output / "siamese_model", old)
+    (old / "metadata.json").unlink()
+    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model", old,
+                        "--pairs", 3)
+    assert result.returncode == 0, result.stderr
+    assert all(" - similarity: " in line for line in result_lines(result.stdout))
+
+
 def test_help_explains_every_flag():
     result = run_script("test_siamese_network.py", "--help")
     assert result.returncode == 0
-    for flag in ("--input", "--pairs", "--seed", "--model", "--threshold", "--output"):
+    for flag in ("--input", "--pairs", "--seed", "--model", "--threshold", "--output",
+                 "--prepare", "--no-prepare"):
         assert flag in result.stdout

@@ -7,27 +7,60 @@ from pyimagesearch.model_io import SiameseModel
 
 INFO_LINES = ["[INFO] loading MNIST dataset...", "[INFO] preparing positive and negative pairs...",
               "[INFO] building siamese network...", "[INFO] compiling model...",
-              "[INFO] training model...", "[INFO] saving siamese model...",
+              "[INFO] training model...", "[INFO] evaluating siamese model...",
+              "[INFO] validation pairs: ...", "[INFO] saving siamese model...",
               "[INFO] plotting training history..."]
+
+
+def info_lines(stdout):
+    return [line if not line.startswith("[INFO] validation pairs: ") else
+            "[INFO] validation pairs: ..." for line in stdout.splitlines()
+            if line.startswith("[INFO]")]
 
 
 def test_training_writes_model_plot_and_log(trained_output):
     (output, result) = trained_output
-    printed = [line for line in result.stdout.splitlines() if line.startswith("[INFO]")]
-    assert printed == INFO_LINES
+    assert info_lines(result.stdout) == INFO_LINES
     assert (output / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert (output / "roc.png").read_bytes()[:4] == b"\x89PNG"
     rows = list(csv.DictReader(open(output / "training_log.csv")))
     assert len(rows) == 1 and {"accuracy", "val_accuracy", "loss", "val_loss"} <= set(rows[0])
     model = SiameseModel(str(output / "siamese_model"))
-    assert model.metadata["epochs"] == 1 and model.metadata["seed"] == 3
+    metadata = model.metadata
+    assert (metadata["loss"], metadata["score"], metadata["threshold"]) == (
+        "binary_crossentropy", "similarity", 0.5)
+    assert metadata["epochs"] == 1 and metadata["seed"] == 3
+    assert metadata["input_shape"] == [28, 28, 1] and metadata["dataset"].endswith("tiny.npz")
+    assert {"tensorflow", "keras"} <= set(metadata["versions"])
+    validation = metadata["validation"]
+    assert validation["pairs"] == 200 and 0 <= validation["roc_auc"] <= 1
+    assert f"accuracy {validation['accuracy']:.4f} at threshold 0.5000" in result.stdout
     scores = model.predict(np.zeros((2, 28, 28, 1)), np.ones((2, 28, 28, 1)))
     assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_contrastive_training_writes_its_own_files(contrastive_output):
+    (output, result) = contrastive_output
+    assert info_lines(result.stdout) == INFO_LINES
+    assert sorted(p.name for p in output.iterdir()) == [
+        "contrastive_plot.png", "contrastive_roc.png", "contrastive_siamese_model",
+        "contrastive_training_log.csv"]
+    rows = list(csv.DictReader(open(output / "contrastive_training_log.csv")))
+    assert "accuracy" not in rows[0] and "val_loss" in rows[0]
+    model = SiameseModel(str(output / "contrastive_siamese_model"))
+    metadata = model.metadata
+    assert (metadata["loss"], metadata["score"], metadata["margin"]) == (
+        "contrastive", "distance", 1.5)
+    assert metadata["threshold"] == metadata["validation"]["best_threshold"]
+    distances = model.predict(np.zeros((2, 28, 28, 1)), np.ones((2, 28, 28, 1)))
+    assert (distances > 0).all()
 
 
 def test_help_explains_every_flag():
     result = run_script("train_siamese_network.py", "--help")
     assert result.returncode == 0
-    for flag in ("--dataset", "--epochs", "--batch-size", "--output", "--seed"):
+    for flag in ("--dataset", "--epochs", "--batch-size", "--output", "--seed", "--loss",
+                 "--margin"):
         assert flag in result.stdout
 
 
@@ -61,7 +94,8 @@ def test_bad_datasets_get_one_clear_line(tmp_path):
 
 
 def test_bad_numbers_are_refused():
-    for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--epochs", "ten"]):
+    for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--epochs", "ten"],
+                 ["--margin", "0"], ["--loss", "hinge"]):
         result = run_script("train_siamese_network.py", *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "error:" in result.stderr

@@ -1,0 +1,76 @@
+"""How good a siamese model is on labelled pairs: accuracy, ROC AUC, equal error rate."""
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from pyimagesearch.utils import save_figure
+
+
+def is_same(scores, scoreKind, threshold):
+    """The decision: a similarity above threshold, or a distance below it, means "same"."""
+    scores = np.asarray(scores)
+    if scoreKind == "similarity":
+        return scores > threshold
+    if scoreKind == "distance":
+        return scores < threshold
+    raise ValueError(f"scoreKind must be 'similarity' or 'distance', got {scoreKind!r}")
+
+
+def evaluate_pairs(scores, labels, scoreKind, threshold):
+    """Measure scores against pair labels (1 same, 0 different).
+
+    Returns a dict: accuracy at threshold, roc_auc, the equal-error-rate threshold and rate
+    (where false accepts equal false rejects), and the threshold that maximises accuracy with
+    that accuracy. Thresholds are in the score's own units.
+    """
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    if len(scores) != len(labels) or len(np.unique(labels)) != 2:
+        raise ValueError("need one score per pair and both same and different pairs")
+    # ROC wants "higher = more likely same": a distance is turned around
+    sign = 1.0 if scoreKind == "similarity" else -1.0
+    is_same(scores[:1], scoreKind, threshold)  # validates scoreKind
+    (fpr, tpr, thresholds) = roc_curve(labels, sign * scores)
+    finite = np.isfinite(thresholds)
+    (fpr, tpr, thresholds) = (fpr[finite], tpr[finite], thresholds[finite])
+
+    eer = int(np.argmin(np.abs(fpr - (1 - tpr))))
+    # accuracy at each ROC threshold (">=" there; the gap to our strict ">" is one tie)
+    positives = labels.sum()
+    accuracies = (tpr * positives + (1 - fpr) * (len(labels) - positives)) / len(labels)
+    best = int(np.argmax(accuracies))
+    return {
+        "pairs": int(len(labels)),
+        "threshold": float(threshold),
+        "accuracy": float(np.mean(is_same(scores, scoreKind, threshold) == labels)),
+        "roc_auc": float(roc_auc_score(labels, sign * scores)),
+        "eer": float((fpr[eer] + 1 - tpr[eer]) / 2),
+        "eer_threshold": float(sign * thresholds[eer]),
+        "best_accuracy": float(accuracies[best]),
+        "best_threshold": float(sign * thresholds[best]),
+        "roc": {"fpr": fpr, "tpr": tpr},
+    }
+
+
+def plot_roc(evaluation, plotPath, title="ROC on the validation pairs"):
+    """Plot the ROC curve of evaluate_pairs's result to plotPath."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.style.context("ggplot"):
+        fig = plt.figure()
+        plt.plot(evaluation["roc"]["fpr"], evaluation["roc"]["tpr"],
+                 label=f"AUC {evaluation['roc_auc']:.4f}")
+        plt.plot([0, 1], [0, 1], linestyle="--", color="gray", label="chance")
+        plt.scatter([evaluation["eer"]], [1 - evaluation["eer"]], color="black", zorder=3,
+                    label=f"EER {evaluation['eer']:.4f}")
+        plt.title(title)
+        plt.xlabel("False positive rate (different pairs called same)")
+        plt.ylabel("True positive rate (same pairs called same)")
+        plt.legend(loc="lower right")
+        save_figure(fig, plotPath)
+
+
+def summary(evaluation):
+    """evaluate_pairs's result without the curve, ready for JSON."""
+    return {key: value for key, value in evaluation.items() if key != "roc"}
