@@ -24,7 +24,8 @@ def parse_args(argv=None):
     ap.add_argument("--epochs", type=int, default=config.EPOCHS,
                     help=f"number of passes over the training pairs (default: {config.EPOCHS})")
     ap.add_argument("--batch-size", type=int, default=config.BATCH_SIZE,
-                    help=f"pairs per training step (default: {config.BATCH_SIZE})")
+                    help="pairs per training step, an even number: each image's positive and "
+                         f"negative pair travel together (default: {config.BATCH_SIZE})")
     ap.add_argument("--output", default=config.BASE_OUTPUT,
                     help="folder for the model (siamese_model/), the history plot (plot.png), "
                          "the per-epoch log (training_log.csv) and the ROC plot (roc.png) "
@@ -37,14 +38,22 @@ def parse_args(argv=None):
     ap.add_argument("--margin", type=float, default=1.0,
                     help="margin of the contrastive loss: how far apart different-class pairs "
                          "are pushed (default: 1.0)")
+    ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
+                    help="float32, or mixed_bfloat16 (bfloat16 compute, float32 weights; "
+                         "faster where the hardware has bfloat16) (default: mixed_bfloat16 on "
+                         "CPUs with AVX512_BF16/AMX and GPUs of compute capability 8+, else "
+                         "float32)")
+    ap.add_argument("--strategy", choices=config.STRATEGIES, default="default",
+                    help="tf.distribute strategy: default (one device), mirrored (all local "
+                         "GPUs), multiworker (the machines in TF_CONFIG) (default: default)")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
     args = ap.parse_args(argv)
     if args.epochs < 1:
         ap.error("--epochs must be at least 1")
-    if args.batch_size < 1:
-        ap.error("--batch-size must be at least 1")
+    if args.batch_size < 2 or args.batch_size % 2:
+        ap.error("--batch-size must be an even number of at least 2")
     if not args.margin > 0:
         ap.error("--margin must be positive")
     return args
@@ -84,14 +93,18 @@ def main(argv=None):
     import tensorflow as tf
 
     from pyimagesearch.datasets import load_dataset, pair_dataset
-    from pyimagesearch.evaluation import evaluate_pairs, plot_roc, summary
+    from pyimagesearch.evaluation import describe, evaluate_pairs, plot_roc, summary
     from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
-    from pyimagesearch.siamese_network import build_pair_model
-    from pyimagesearch.utils import make_pair_indices, plot_training
+    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.training import EpochTimer, default_precision, get_strategy
+    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor, plot_training
 
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
+    precision = args.precision or default_precision()
+    keras.mixed_precision.set_global_policy(precision)
+    strategy = get_strategy(args.strategy)
 
     # load MNIST dataset and add a channel dimension to the images
     print("[INFO] loading MNIST dataset...")
@@ -99,38 +112,44 @@ def main(argv=None):
     inputShape = trainX.shape[1:] + (1,)
 
     # prepare the positive and negative pairs (as indices into the uint8 images; each batch
-    # is gathered and scaled to [0, 1] on the fly)
+    # is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
+    # negative pair; they travel together so the anchor is embedded once for both
     print("[INFO] preparing positive and negative pairs...")
     rng = np.random.default_rng(args.seed)
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairTest, labelTest) = make_pair_indices(testY, rng)
-    trainData = pair_dataset(trainX, pairTrain, labelTrain, args.batch_size, shuffle=True,
-                             seed=args.seed)
+    anchorsPerStep = args.batch_size // 2
+    trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain), anchorsPerStep,
+                             shuffle=True, seed=args.seed)
+    validationData = pair_dataset(testX, *pairs_by_anchor(pairTest, labelTest), anchorsPerStep)
     testData = pair_dataset(testX, pairTest, labelTest, args.batch_size)
 
-    # configure the siamese network
+    # configure the siamese network (and its anchor view for training)
     print("[INFO] building siamese network...")
     contrastive = args.loss == "contrastive"
-    model = build_pair_model(inputShape, head=None if contrastive else "sigmoid")
+    with strategy.scope():
+        model = build_pair_model(inputShape, head=None if contrastive else "sigmoid")
+        trainer = build_anchor_model(model)
 
-    # compile the model
-    print("[INFO] compiling model...")
-    if contrastive:
-        model.compile(loss=make_contrastive_loss(args.margin), optimizer="adam")
-    else:
-        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+        # compile the model
+        print("[INFO] compiling model...")
+        if contrastive:
+            trainer.compile(loss=make_contrastive_loss(args.margin), optimizer="adam")
+        else:
+            trainer.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
 
     # train the model
     print("[INFO] training model...")
     os.makedirs(args.output, exist_ok=True)
     with StopOnInterrupt() as interrupt:
         stopper = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: setattr(model, "stop_training",
+            on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                      interrupt.requested))
         # trainData reshuffles itself every epoch; one progress line per epoch in a log file
-        history = model.fit(trainData, validation_data=testData, epochs=args.epochs,
-                            shuffle=False, verbose=1 if sys.stdout.isatty() else 2,
-                            callbacks=[stopper, keras.callbacks.CSVLogger(logPath)])
+        history = trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
+                              shuffle=False, verbose=1 if sys.stdout.isatty() else 2,
+                              callbacks=[stopper, EpochTimer(),
+                                         keras.callbacks.CSVLogger(logPath)])
     epochsRun = len(history.history["loss"])
     if epochsRun < args.epochs:
         print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
@@ -144,10 +163,7 @@ def main(argv=None):
                                 args.margin / 2 if contrastive else 0.5)
     if contrastive:
         evaluation = evaluate_pairs(scores, labelTest, scoreKind, evaluation["best_threshold"])
-    print(f"[INFO] validation pairs: accuracy {evaluation['accuracy']:.4f} at threshold "
-          f"{evaluation['threshold']:.4f}, ROC AUC {evaluation['roc_auc']:.4f}, equal error "
-          f"rate {evaluation['eer']:.4f} at {evaluation['eer_threshold']:.4f}, best accuracy "
-          f"{evaluation['best_accuracy']:.4f} at {evaluation['best_threshold']:.4f}")
+    print(f"[INFO] validation pairs: {describe(evaluation)}")
 
     # serialize the model to disk, with what the test script needs to read its output
     print("[INFO] saving siamese model...")
@@ -155,7 +171,8 @@ def main(argv=None):
         "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
         "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
         "dataset": args.dataset, "epochs": epochsRun, "batch_size": args.batch_size,
-        "seed": args.seed, "validation": summary(evaluation),
+        "seed": args.seed, "precision": precision, "strategy": args.strategy,
+        "validation": summary(evaluation),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
 
     # plot the training history and the ROC curve

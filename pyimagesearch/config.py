@@ -8,6 +8,10 @@ IMG_SHAPE = (28, 28, 1)
 BATCH_SIZE = 64
 EPOCHS = 100
 
+# the numeric precisions and tf.distribute strategies the training script offers
+PRECISIONS = ("float32", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multiworker")
+
 # define the path to the base output directory
 BASE_OUTPUT = "output"
 

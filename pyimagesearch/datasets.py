@@ -144,22 +144,25 @@ def _to_uint8(images, what):
 
 
 def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
-    """A tf.data pipeline of ((imagesA, imagesB), labels) batches scaled to [0, 1].
+    """A tf.data pipeline of (tuple of image batches, labels) scaled to [0, 1].
 
-    The images stay uint8 and the pairs stay indices; each batch is gathered and scaled on
-    the fly, so a full MNIST epoch never holds float copies of its 120,000 pairs.
+    Each row of pairIdx names the images of one example: two for a pair (as from
+    make_pair_indices), three for an anchor with its positive and negative partner (as from
+    pairs_by_anchor). The images stay uint8 and the pairs stay indices; each batch is gathered
+    and scaled on the fly, so a full MNIST epoch never holds float copies of its 120,000 pairs.
     """
     import tensorflow as tf
 
     images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
     pairIdx = tf.constant(pairIdx)
     pairLabels = tf.constant(pairLabels, tf.float32)
+    columns = int(pairIdx.shape[1])
 
     def gather(idx):
-        pair = tf.gather(pairIdx, idx)
-        imagesA = tf.cast(tf.gather(images, pair[:, 0]), tf.float32) / 255.0
-        imagesB = tf.cast(tf.gather(images, pair[:, 1]), tf.float32) / 255.0
-        return (imagesA, imagesB), tf.gather(pairLabels, idx)
+        rows = tf.gather(pairIdx, idx)
+        batches = tuple(tf.cast(tf.gather(images, rows[:, j]), tf.float32) / 255.0
+                        for j in range(columns))
+        return batches, tf.gather(pairLabels, idx)
 
     ds = tf.data.Dataset.range(len(pairLabels))
     if shuffle:

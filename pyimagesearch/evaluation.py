@@ -71,6 +71,14 @@ def plot_roc(evaluation, plotPath, title="ROC on the validation pairs"):
         save_figure(fig, plotPath)
 
 
+def describe(evaluation):
+    """One line of evaluate_pairs's figures, for printing."""
+    return (f"accuracy {evaluation['accuracy']:.4f} at threshold {evaluation['threshold']:.4f}, "
+            f"ROC AUC {evaluation['roc_auc']:.4f}, equal error rate {evaluation['eer']:.4f} at "
+            f"{evaluation['eer_threshold']:.4f}, best accuracy {evaluation['best_accuracy']:.4f} "
+            f"at {evaluation['best_threshold']:.4f}")
+
+
 def summary(evaluation):
     """evaluate_pairs's result without the curve, ready for JSON."""
     return {key: value for key, value in evaluation.items() if key != "roc"}

@@ -55,6 +55,21 @@ def _swap_in(newPath, modelPath):
         os.remove(old)
 
 
+def update_metadata(modelPath, updates):
+    """Add or replace entries of a saved model's metadata.json (written atomically)."""
+    metadata = {**read_metadata(modelPath), **updates}
+    path = os.path.join(modelPath, METADATA_FILE)
+    partial = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return metadata
+
+
 def read_metadata(modelPath):
     """The model's metadata, with the tutorial's defaults for anything it does not say."""
     path = os.path.join(modelPath, METADATA_FILE)
@@ -92,8 +107,11 @@ class SiameseModel:
     def input_shape(self):
         return tuple(self.metadata["input_shape"])
 
-    def predict(self, imagesA, imagesB):
-        """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,)."""
+    def predict(self, imagesA, imagesB, batchSize=1024):
+        """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,).
+
+        Large inputs go through the model batchSize pairs at a time to bound memory.
+        """
         imagesA = np.asarray(imagesA, np.float32)
         imagesB = np.asarray(imagesB, np.float32)
         if imagesA.shape != imagesB.shape:
@@ -101,7 +119,11 @@ class SiameseModel:
         if imagesA.shape[1:] != self.input_shape:
             raise ValueError(f"the model takes images shaped {self.input_shape}, got "
                              f"{imagesA.shape[1:]}")
-        scores = self._serve([imagesA, imagesB])
-        if isinstance(scores, dict):
-            scores = next(iter(scores.values()))
-        return np.asarray(scores, np.float64).reshape(-1)
+        scores = []
+        for start in range(0, len(imagesA), batchSize):
+            batch = self._serve([imagesA[start:start + batchSize],
+                                 imagesB[start:start + batchSize]])
+            if isinstance(batch, dict):
+                batch = next(iter(batch.values()))
+            scores.append(np.asarray(batch, np.float64).reshape(-1))
+        return np.concatenate(scores) if scores else np.zeros(0)

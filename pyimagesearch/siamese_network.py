@@ -55,7 +55,9 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid"):
     featsB = featureExtractor(imgB)
 
     # finally, construct the siamese network
-    distance = layers.Lambda(euclidean_distance, name="euclidean_distance")([featsA, featsB])
+    # the distance and the head stay float32 under a mixed-precision policy, for stability
+    distance = layers.Lambda(euclidean_distance, name="euclidean_distance",
+                             dtype="float32")([featsA, featsB])
     if head is None:
         return keras.Model(inputs=[imgA, imgB], outputs=distance, name="siamese_network")
 
@@ -64,6 +66,28 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid"):
     # distance hits the epsilon clamp of euclidean_distance, where the gradient is zero and the
     # model is stuck at 50% accuracy. Starting the kernel negative (farther apart = less
     # similar) removes that failure without changing the architecture or the parameter count.
-    outputs = layers.Dense(1, activation="sigmoid", name="similarity",
+    outputs = layers.Dense(1, activation="sigmoid", name="similarity", dtype="float32",
                            kernel_initializer=keras.initializers.Constant(-1.0))(distance)
     return keras.Model(inputs=[imgA, imgB], outputs=outputs, name="siamese_network")
+
+
+def build_anchor_model(pairModel):
+    """A training view of pairModel that embeds each anchor image once for both of its pairs.
+
+    Inputs (anchor, positive partner, negative partner); output (batch, 2): the score of the
+    positive pair, then of the negative pair. It shares every layer (and weight) with
+    pairModel, so training it trains pairModel, at 3 sister passes per 2 pairs instead of 4.
+    """
+    sister = pairModel.get_layer("sister_network")
+    distance = pairModel.get_layer("euclidean_distance")
+    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    inputShape = tuple(pairModel.inputs[0].shape[1:])
+    (anchor, positive, negative) = (keras.Input(shape=inputShape, name=name)
+                                    for name in ("anchor", "positive", "negative"))
+    featsAnchor = sister(anchor)
+    scores = [distance([featsAnchor, sister(partner)]) for partner in (positive, negative)]
+    if head:
+        scores = [head[0](score) for score in scores]
+    outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
+    return keras.Model(inputs=[anchor, positive, negative], outputs=outputs,
+                       name="siamese_anchor_view")

@@ -43,6 +43,23 @@ def make_pair_indices(labels, rng=None):
     return pairIdx, pairLabels
 
 
+def pairs_by_anchor(pairIdx, pairLabels):
+    """Regroup make_pair_indices's interleaved pairs by their shared first image.
+
+    Returns (rows (N, 3) of anchor, positive partner, negative partner; labels (N, 2) of
+    [1, 0]): the same 2N pairs, but each anchor appears once, so a model can embed it once
+    for both of its pairs.
+    """
+    pairIdx = np.asarray(pairIdx)
+    pairLabels = np.asarray(pairLabels).reshape(-1)
+    if (len(pairIdx) % 2 or (pairIdx[0::2, 0] != pairIdx[1::2, 0]).any()
+            or (pairLabels[0::2] != 1).any() or (pairLabels[1::2] != 0).any()):
+        raise ValueError("pairs must come as make_pair_indices gives them: each image's "
+                         "positive pair, then its negative pair")
+    rows = np.stack([pairIdx[0::2, 0], pairIdx[0::2, 1], pairIdx[1::2, 1]], axis=1)
+    return rows, np.tile(np.array([[1, 0]], np.float32), (len(rows), 1))
+
+
 def make_pairs(images, labels, rng=None):
     """Build one positive and one negative pair for every image, as the tutorial does.
 

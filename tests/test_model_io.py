@@ -85,3 +85,22 @@ def test_predict_checks_shapes(model, tmp_path):
     with pytest.raises(ValueError, match="takes images shaped"):
         loaded.predict(a[:, :20], b[:, :20])
     assert json.load(open(os.path.join(path, METADATA_FILE)))["input_shape"] == [28, 28, 1]
+
+
+def test_predict_in_chunks_matches_one_pass(model, tmp_path):
+    path = str(tmp_path / "m")
+    save_model(model, path)
+    loaded = SiameseModel(path)
+    (a, b) = some_pairs(5)
+    np.testing.assert_allclose(loaded.predict(a, b, batchSize=2), loaded.predict(a, b),
+                               rtol=1e-5)
+
+
+def test_update_metadata_keeps_the_rest(model, tmp_path):
+    from pyimagesearch.model_io import update_metadata
+    path = str(tmp_path / "m")
+    save_model(model, path, metadata={"epochs": 4})
+    update_metadata(path, {"rendered_digits": {"accuracy": 0.9}})
+    metadata = read_metadata(path)
+    assert metadata["epochs"] == 4 and metadata["rendered_digits"] == {"accuracy": 0.9}
+    assert sorted(os.listdir(path)).count(METADATA_FILE) == 1

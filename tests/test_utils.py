@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from pyimagesearch.utils import euclidean_distance, make_pair_indices, make_pairs, plot_training
+from pyimagesearch.utils import (
+    euclidean_distance,
+    make_pair_indices,
+    make_pairs,
+    pairs_by_anchor,
+    plot_training,
+)
 
 
 def test_make_pairs_shapes_and_dtype():
@@ -85,3 +91,16 @@ def test_plot_training_failure_keeps_the_previous_plot(tmp_path, monkeypatch):
         plot_training({"loss": [1.0]}, str(path))
     assert path.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def test_pairs_by_anchor_holds_the_same_pairs():
+    labels = np.random.default_rng(0).integers(0, 4, 40)
+    (pairIdx, pairLabels) = make_pair_indices(labels, rng=2)
+    (rows, rowLabels) = pairs_by_anchor(pairIdx, pairLabels)
+    assert rows.shape == (40, 3) and rowLabels.shape == (40, 2)
+    rebuilt = {(a, b, 1) for (a, b, _) in rows} | {(a, c, 0) for (a, _, c) in rows}
+    original = {(a, b, int(y)) for ((a, b), y) in zip(pairIdx, pairLabels[:, 0])}
+    assert rebuilt == original and len(rebuilt) == 80
+    assert (rowLabels == [1, 0]).all()
+    with pytest.raises(ValueError):
+        pairs_by_anchor(pairIdx[::-1], pairLabels[::-1])

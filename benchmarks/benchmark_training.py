@@ -1,0 +1,95 @@
+"""Measure training speed, peak memory and accuracy: the tutorial's way against ours.
+
+    python benchmarks/benchmark_training.py                       # full MNIST, 1 epoch
+    python benchmarks/benchmark_training.py --pairs 20000 --epochs 2
+
+Each variant trains in its own process on the same pairs (same seed): "baseline" is
+benchmarks/tutorial_baseline.py (float64 pair arrays, model.fit on numpy), the others are
+train_siamese_network.py at each --precision. Reported per variant: training throughput in
+pairs per second (training steps only, validation excluded), the process's peak resident
+memory, and the validation accuracy after the last epoch; then each variant's ratios to the
+baseline.
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+
+
+def run_variant(variant, dataset, epochs, seed, workdir):
+    """Train one variant in a child process; returns (seconds per epoch, val accuracy, RSS MB)."""
+    log = os.path.join(workdir, f"{variant}.csv")
+    if variant == "baseline":
+        command = [os.path.join(ROOT, "benchmarks", "tutorial_baseline.py"), "--log", log]
+    else:
+        output = os.path.join(workdir, variant)
+        command = [os.path.join(ROOT, "train_siamese_network.py"), "--output", output,
+                   "--precision", variant]
+        log = os.path.join(output, "training_log.csv")
+    command = [sys.executable, *command, "--dataset", dataset, "--epochs", str(epochs),
+               "--seed", str(seed)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    with open(os.path.join(workdir, f"{variant}.out"), "w") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                 cwd=ROOT)
+        (_, status, usage) = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{variant} failed; see {out.name}")
+    rows = list(csv.DictReader(open(log)))
+    seconds = [float(row["seconds"]) for row in rows]
+    return seconds, float(rows[-1]["val_accuracy"]), usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default=SHARED_MNIST if os.path.exists(SHARED_MNIST)
+                    else "mnist", help="MNIST as for train_siamese_network.py (default: "
+                    "../shared/data/mnist.npz when present, else mnist)")
+    ap.add_argument("--pairs", type=int, default=120000,
+                    help="training pairs: two per training image, from the first pairs/2 "
+                         "images (default: 120000, all of MNIST)")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs per variant (default: 1)")
+    ap.add_argument("--seed", type=int, default=42, help="seed of every variant (default: 42)")
+    ap.add_argument("--variants", default="baseline,float32,mixed_bfloat16",
+                    help="comma-separated: baseline and/or precisions (default: all three)")
+    args = ap.parse_args()
+
+    from pyimagesearch.datasets import load_dataset
+
+    ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
+    count = min(args.pairs // 2, len(trainX))
+    variants = args.variants.split(",")
+    results = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        subset = os.path.join(workdir, "subset.npz")
+        np.savez(subset, x_train=trainX[:count], y_train=trainY[:count], x_test=testX,
+                 y_test=testY)
+        print(f"[INFO] {2 * count} training pairs, {2 * len(testX)} validation pairs, "
+              f"{args.epochs} epoch(s), seed {args.seed}")
+        for variant in variants:
+            (seconds, accuracy, rss) = run_variant(variant, subset, args.epochs, args.seed,
+                                                   workdir)
+            results[variant] = (2 * count * len(seconds) / sum(seconds), rss, accuracy)
+            print(f"[RESULT] {variant:>15}: {results[variant][0]:8.0f} pairs/s, peak RSS "
+                  f"{rss:7.0f} MB, val accuracy {accuracy:.4f}, epoch times "
+                  f"{', '.join(f'{s:.1f}s' for s in seconds)}", flush=True)
+    if "baseline" in results:
+        (speed, rss, accuracy) = results["baseline"]
+        for variant in variants:
+            if variant != "baseline":
+                print(f"[RATIO] {variant:>15} / baseline: throughput "
+                      f"{results[variant][0] / speed:.2f}x, peak RSS "
+                      f"{results[variant][1] / rss:.2f}x, val accuracy "
+                      f"{results[variant][2] - accuracy:+.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Training helpers: precision, distribution strategy and per-epoch timing."""
+import time
+
+import keras
+
+from pyimagesearch.config import STRATEGIES
+
+
+def default_precision():
+    """mixed_bfloat16 where the hardware computes bfloat16 natively, else float32.
+
+    That is a CPU with AVX512_BF16 or AMX (read from /proc/cpuinfo) or a GPU of compute
+    capability 8.0 or newer; elsewhere bfloat16 is emulated and slower than float32.
+    """
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if capability and capability >= (8, 0):
+            return "mixed_bfloat16"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return "float32"
+    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
+def get_strategy(name):
+    """The tf.distribute strategy for --strategy.
+
+    default: one device. mirrored: every local GPU (or the one CPU) with MirroredStrategy.
+    multiworker: MultiWorkerMirroredStrategy over the machines listed in TF_CONFIG.
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds "seconds" to each epoch's logs: the time spent on its training steps, from the
+    first step's start to the last step's end (validation not included)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._end = self._start
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["seconds"] = self._end - self._start

@@ -1,0 +1,73 @@
+"""Measure a trained model on MNIST's test pairs and on rendered digits (not MNIST).
+
+    python tools/evaluate.py --dataset ../shared/data/mnist.npz
+    python tools/evaluate.py --model output/contrastive_siamese_model --dataset mnist.npz --record
+
+MNIST's 10,000 test images give 20,000 pairs (one same-class and one different-class pair per
+image, drawn with --seed); the rendered digits come from pyimagesearch/digits.py, the generator
+of examples/, so they show how the model does on digits from outside MNIST.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyimagesearch import config  # noqa: E402
+
+
+def score_pairs(model, images, labels, seed):
+    """Scores and labels of make_pair_indices's pairs over images (uint8, (N, H, W))."""
+    from pyimagesearch.utils import make_pair_indices
+
+    (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(seed))
+    scaled = images[..., np.newaxis].astype(np.float32) / 255.0
+    return model.predict(scaled[pairIdx[:, 0]], scaled[pairIdx[:, 1]]), pairLabels
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Measure a trained siamese model on MNIST's test "
+                                             "pairs and on rendered digits.")
+    ap.add_argument("--model", default=config.MODEL_PATH,
+                    help=f"SavedModel directory (default: {config.MODEL_PATH})")
+    ap.add_argument("--dataset", default="mnist",
+                    help="MNIST as for train_siamese_network.py: mnist, a .npz or an IDX folder")
+    ap.add_argument("--digits", type=int, default=500,
+                    help="rendered digits to pair, two pairs each (default: 500)")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="decision threshold (default: the model's own)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
+    ap.add_argument("--record", action="store_true",
+                    help="also store the figures in the model's metadata.json")
+    args = ap.parse_args()
+
+    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.digits import make_digits
+    from pyimagesearch.evaluation import describe, evaluate_pairs, summary
+    from pyimagesearch.model_io import SiameseModel, update_metadata
+
+    model = SiameseModel(args.model)
+    scoreKind = model.metadata["score"]
+    threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
+    results = {}
+    (_, (testX, testY)) = load_dataset(args.dataset)
+    (digitX, digitY) = make_digits(args.digits, seed=args.seed + 1)
+    for (name, key, images, labels) in (("MNIST test pairs", "validation", testX, testY),
+                                        ("rendered digit pairs", "rendered_digits", digitX,
+                                         digitY)):
+        (scores, pairLabels) = score_pairs(model, images, labels, args.seed)
+        evaluation = evaluate_pairs(scores, pairLabels, scoreKind, threshold)
+        print(f"[INFO] {name} ({evaluation['pairs']}): {describe(evaluation)}")
+        results[key] = summary(evaluation)
+    if args.record:
+        update_metadata(args.model, results)
+        print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        main()
+    except (ValueError, OSError) as e:
+        sys.exit(f"[ERROR] {e}")
