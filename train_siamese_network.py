@@ -105,6 +105,9 @@ def main(argv=None):
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)
     strategy = get_strategy(args.strategy)
+    if args.strategy != "default":
+        print(f"[INFO] {args.strategy} strategy over {strategy.num_replicas_in_sync} "
+              f"replica(s)")
 
     # load MNIST dataset and add a channel dimension to the images
     print("[INFO] loading MNIST dataset...")

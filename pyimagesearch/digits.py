@@ -12,6 +12,12 @@ FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COM
          cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 
 
+# the digits in examples/image_01.png ... image_13.png, in order (tools/make_examples.py):
+# the test script's default draw (seed 42, 10 pairs) then holds same-class pairs (two 0s, two
+# 3s, two 4s, a 7 with itself) and different-class pairs (a 7 against a 0, a 1 against a 3...)
+EXAMPLE_LABELS = (2, 5, 4, 3, 3, 9, 1, 7, 6, 4, 0, 8, 0)
+
+
 def mnist_normalise(image, box=20, size=28):
     """Fit a white-on-black digit into a box x box square (keeping its aspect ratio) and centre
     it by its centre of mass in a size x size image, as MNIST's digits were made. Returns uint8.

@@ -1,4 +1,6 @@
 """Training helpers: precision, distribution strategy and per-epoch timing."""
+import json
+import os
 import time
 
 import keras
@@ -29,16 +31,25 @@ def default_precision():
 def get_strategy(name):
     """The tf.distribute strategy for --strategy.
 
-    default: one device. mirrored: every local GPU (or the one CPU) with MirroredStrategy.
-    multiworker: MultiWorkerMirroredStrategy over the machines listed in TF_CONFIG.
+    default: one device. mirrored: MirroredStrategy over every local GPU, or over the logical
+    CPU devices when there is no GPU. multiworker: MultiWorkerMirroredStrategy over the
+    machines listed in TF_CONFIG (one local worker without it).
     """
     import tensorflow as tf
 
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multiworker":
+        config = os.environ.get("TF_CONFIG")
+        if config is not None:
+            try:
+                json.loads(config)
+            except ValueError as e:
+                raise ValueError(f"TF_CONFIG is not valid JSON ({e}); see the README's "
+                                 f"multiworker example") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 

@@ -16,7 +16,8 @@ def run_script(script, *args, env=None, cwd=None):
     """Run one of the project's scripts in a fresh interpreter; returns the CompletedProcess."""
     fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
                "PYTHONPATH": ROOT, **(env or {})}
-    return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)],
+    path = os.path.join(ROOT, str(script))  # an absolute script path stays as it is
+    return subprocess.run([sys.executable, path, *map(str, args)],
                           capture_output=True, text=True, env=fullEnv, cwd=cwd or ROOT,
                           timeout=600)
 

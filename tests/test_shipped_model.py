@@ -1,0 +1,49 @@
+"""The trained model and example digits that ship with the repository work together."""
+import os
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_script
+
+from pyimagesearch import config
+from pyimagesearch.digits import EXAMPLE_LABELS
+from pyimagesearch.images import list_image_paths, load_image
+from pyimagesearch.model_io import SiameseModel
+
+SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
+           os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH)]
+
+
+def test_examples_are_the_committed_digits():
+    paths = list_image_paths(os.path.join(ROOT, "examples"))
+    assert [os.path.basename(p) for p in paths] == [f"image_{i:02d}.png" for i in range(1, 14)]
+    for path in paths:
+        (image, notes) = load_image(path)
+        assert notes == [] and image.shape == (28, 28)
+        assert image[:2].max() == 0 and image.max() > 0.9  # white digit on black
+
+
+@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive"])
+def test_shipped_model_tells_same_from_different(modelPath):
+    model = SiameseModel(modelPath)
+    images = np.stack([load_image(p)[0] for p in
+                       list_image_paths(os.path.join(ROOT, "examples"))])[..., np.newaxis]
+    labels = np.array(EXAMPLE_LABELS)
+    (a, b) = np.triu_indices(len(images), k=1)
+    scores = model.predict(images[a], images[b])
+    same = labels[a] == labels[b]
+    if model.metadata["score"] == "similarity":
+        calledSame = scores > model.metadata["threshold"]
+    else:
+        calledSame = scores < model.metadata["threshold"]
+    assert calledSame[same].mean() > calledSame[~same].mean()
+    assert np.mean(calledSame == same) >= 0.7
+
+
+def test_readme_main_command_runs(tmp_path):
+    result = run_script("test_siamese_network.py", "--input", "examples", "--output",
+                        tmp_path / "pairs")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
+    assert len(lines) == 10
+    assert (tmp_path / "pairs" / "montage.png").exists()
