@@ -8,11 +8,11 @@ USAGE
 # import the necessary packages
 import argparse
 import os
-import sys
 
 import numpy as np
 
 from pyimagesearch import config
+from pyimagesearch.cli import run
 
 
 def parse_args(argv=None):
@@ -186,10 +186,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit("[ERROR] interrupted")
-    except (ValueError, OSError) as e:
-        sys.exit(f"[ERROR] {e}")
+    run(main)

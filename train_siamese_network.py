@@ -11,6 +11,7 @@ import signal
 import sys
 
 from pyimagesearch import config
+from pyimagesearch.cli import run
 
 
 def parse_args(argv=None):
@@ -185,10 +186,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit("[ERROR] interrupted; nothing was saved")
-    except (ValueError, OSError) as e:
-        sys.exit(f"[ERROR] {e}")
+    run(main, "[ERROR] interrupted; nothing was saved")

@@ -41,6 +41,17 @@ def assert_clean_error(result, *fragments):
 
 
 @pytest.fixture(scope="session")
+def digit_images():
+    """Rendered digits (not MNIST) scaled to [0, 1] with a channel axis: 600 to train on and
+    200 to validate on, as ((x, y), (xTest, yTest))."""
+    from pyimagesearch.digits import make_digits
+    (x, y) = make_digits(600, seed=1)
+    (xt, yt) = make_digits(200, seed=2)
+    return ((x[..., np.newaxis].astype("float32") / 255.0, y),
+            (xt[..., np.newaxis].astype("float32") / 255.0, yt))
+
+
+@pytest.fixture(scope="session")
 def tiny_npz(tmp_path_factory):
     """A tiny MNIST-layout .npz of rendered digits (not MNIST): 300 train, 100 test images."""
     from pyimagesearch.digits import make_digits

@@ -2,7 +2,6 @@ import keras
 import numpy as np
 import pytest
 
-from pyimagesearch.digits import make_digits
 from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.metrics import make_contrastive_loss
 from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
@@ -32,11 +31,8 @@ def test_bad_arguments_raise_value_error():
 
 
 @pytest.fixture(scope="module")
-def digit_pairs():
-    (x, y) = make_digits(600, seed=1)
-    (xt, yt) = make_digits(200, seed=2)
-    x = x[..., np.newaxis].astype("float32") / 255.0
-    xt = xt[..., np.newaxis].astype("float32") / 255.0
+def digit_pairs(digit_images):
+    ((x, y), (xt, yt)) = digit_images
     return make_pairs(x, y, rng=10), make_pairs(xt, yt, rng=11)
 
 

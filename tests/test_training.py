@@ -4,7 +4,6 @@ import pytest
 from conftest import run_script
 
 from pyimagesearch.config import PRECISIONS
-from pyimagesearch.digits import make_digits
 from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
 from pyimagesearch.training import EpochTimer, default_precision, get_strategy
@@ -54,11 +53,8 @@ def test_anchor_view_shares_the_pair_models_weights():
 
 
 @pytest.fixture(scope="module")
-def anchor_data():
-    (x, y) = make_digits(600, seed=1)
-    (xt, yt) = make_digits(200, seed=2)
-    x = x[..., np.newaxis].astype("float32") / 255.0
-    xt = xt[..., np.newaxis].astype("float32") / 255.0
+def anchor_data(digit_images):
+    ((x, y), (xt, yt)) = digit_images
     (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(y, rng=10))
     (testIdx, testLabels) = make_pair_indices(yt, rng=11)
     return (x[rows[:, 0]], x[rows[:, 1]], x[rows[:, 2]]), rowLabels, \

@@ -15,6 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyimagesearch import config  # noqa: E402
+from pyimagesearch.cli import run  # noqa: E402
 
 
 def score_pairs(model, images, labels, seed):
@@ -66,8 +67,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        main()
-    except (ValueError, OSError) as e:
-        sys.exit(f"[ERROR] {e}")
+    run(main)
