@@ -7,7 +7,6 @@ USAGE
 # import the necessary packages
 import argparse
 import os
-import signal
 import sys
 
 from pyimagesearch import config
@@ -60,30 +59,6 @@ def parse_args(argv=None):
     return args
 
 
-class StopOnInterrupt:
-    """First Ctrl-C (or SIGTERM): finish the current epoch, then stop and save what was
-    learned. A second one aborts at once without saving, leaving the previous model as it was."""
-
-    def __init__(self):
-        self.requested = False
-
-    def __enter__(self):
-        self._previous = {s: signal.signal(s, self._handle)
-                          for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc):
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\n[INFO] stopping after this epoch; the model trained so far will be saved "
-              "(interrupt again to abort without saving)", flush=True)
-
-
 def main(argv=None):
     args = parse_args(argv)
     (modelPath, plotPath, logPath, rocPath) = config.output_paths(args.output, args.loss)
@@ -98,7 +73,12 @@ def main(argv=None):
     from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
     from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
-    from pyimagesearch.training import EpochTimer, default_precision, get_strategy
+    from pyimagesearch.training import (
+        EpochTimer,
+        StopOnInterrupt,
+        default_precision,
+        get_strategy,
+    )
     from pyimagesearch.utils import make_pair_indices, pairs_by_anchor, plot_training
 
     if args.seed is not None:

@@ -1,6 +1,7 @@
-"""Training helpers: precision, distribution strategy and per-epoch timing."""
+"""Training helpers: precision, distribution strategy, per-epoch timing, stopping early."""
 import json
 import os
+import signal
 import time
 
 import keras
@@ -68,3 +69,27 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["seconds"] = self._end - self._start
+
+
+class StopOnInterrupt:
+    """First Ctrl-C (or SIGTERM): finish the current epoch, then stop and save what was
+    learned. A second one aborts at once without saving, leaving the previous model as it was."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle)
+                          for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\n[INFO] stopping after this epoch; the model trained so far will be saved "
+              "(interrupt again to abort without saving)", flush=True)

@@ -99,3 +99,26 @@ def test_bad_numbers_are_refused():
         result = run_script("train_siamese_network.py", *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "error:" in result.stderr
+
+
+def test_ctrl_c_finishes_the_epoch_and_saves_what_was_learned(tiny_npz, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    command = [sys.executable, os.path.join(ROOT, "train_siamese_network.py"), "--dataset",
+               str(tiny_npz), "--epochs", "50", "--output", str(tmp_path), "--seed", "1"]
+    env = {**os.environ, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, env=env)
+    lines = []
+    for line in child.stdout:
+        lines.append(line.rstrip())
+        if line.startswith("Epoch 1/50"):
+            child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=300) == 0, lines
+    assert "[INFO] training stopped after 1 of 50 epochs" in lines
+    assert SiameseModel(str(tmp_path / "siamese_model")).metadata["epochs"] == 1
+    assert (tmp_path / "plot.png").exists()
