@@ -54,7 +54,7 @@ def main():
     results = {}
     (_, (testX, testY)) = load_dataset(args.dataset)
     (digitX, digitY) = make_digits(args.digits, seed=args.seed + 1)
-    for (name, key, images, labels) in (("MNIST test pairs", "validation", testX, testY),
+    for (name, key, images, labels) in (("MNIST test pairs", "mnist_test_pairs", testX, testY),
                                         ("rendered digit pairs", "rendered_digits", digitX,
                                          digitY)):
         (scores, pairLabels) = score_pairs(model, images, labels, args.seed)
