@@ -120,7 +120,10 @@ def main(argv=None):
         if contrastive:
             trainer.compile(loss=make_contrastive_loss(args.margin), optimizer="adam")
         else:
-            trainer.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+            # spelled out: for the anchor view's two outputs, "accuracy" would mean
+            # categorical accuracy (positive pair above negative), not pair accuracy
+            trainer.compile(loss="binary_crossentropy", optimizer="adam",
+                            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
 
     # train the model
     print("[INFO] training model...")
