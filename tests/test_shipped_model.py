@@ -7,11 +7,11 @@ from conftest import ROOT, run_script
 
 from pyimagesearch import config
 from pyimagesearch.digits import EXAMPLE_LABELS
+from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.images import list_image_paths, load_image
 from pyimagesearch.model_io import SiameseModel
 
-SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
-           os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH)]
+SHIPPED = [os.path.join(ROOT, config.MODEL_PATH)]
 
 
 def test_examples_are_the_committed_digits():
@@ -23,7 +23,7 @@ def test_examples_are_the_committed_digits():
         assert image[:2].max() == 0 and image.max() > 0.9  # white digit on black
 
 
-@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive"])
+@pytest.mark.parametrize("modelPath", SHIPPED)
 def test_shipped_model_tells_same_from_different(modelPath):
     model = SiameseModel(modelPath)
     images = np.stack([load_image(p)[0] for p in
@@ -37,7 +37,10 @@ def test_shipped_model_tells_same_from_different(modelPath):
     else:
         calledSame = scores < model.metadata["threshold"]
     assert calledSame[same].mean() > calledSame[~same].mean()
-    assert np.mean(calledSame == same) >= 0.7
+    # threshold-free: a same-class pair outscores a different-class pair most of the time
+    evaluation = evaluate_pairs(scores, same.astype(int), model.metadata["score"],
+                                model.metadata["threshold"])
+    assert evaluation["roc_auc"] >= 0.8
 
 
 def test_readme_main_command_runs(tmp_path):
