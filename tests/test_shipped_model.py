@@ -11,7 +11,8 @@ from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.images import list_image_paths, load_image
 from pyimagesearch.model_io import SiameseModel
 
-SHIPPED = [os.path.join(ROOT, config.MODEL_PATH)]
+SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
+           os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH)]
 
 
 def test_examples_are_the_committed_digits():
@@ -23,7 +24,7 @@ def test_examples_are_the_committed_digits():
         assert image[:2].max() == 0 and image.max() > 0.9  # white digit on black
 
 
-@pytest.mark.parametrize("modelPath", SHIPPED)
+@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive"])
 def test_shipped_model_tells_same_from_different(modelPath):
     model = SiameseModel(modelPath)
     images = np.stack([load_image(p)[0] for p in
