@@ -13,6 +13,7 @@ import numpy as np
 
 from pyimagesearch import config
 from pyimagesearch.cli import run
+from pyimagesearch.model_io import check_model_path, read_metadata
 
 
 def parse_args(argv=None):
@@ -119,9 +120,7 @@ def main(argv=None):
     # check the arguments that need no TensorFlow before loading it
     (paths, folder) = input_paths(args.input)
     prepare = (folder is None) if args.prepare is None else args.prepare
-    if not os.path.isdir(args.model):
-        raise FileNotFoundError(f"no model at {args.model}: train one with "
-                                f"train_siamese_network.py or pass --model PATH")
+    check_model_path(args.model)
 
     import matplotlib
     if args.output:
@@ -133,17 +132,14 @@ def main(argv=None):
     from pyimagesearch.evaluation import is_same
     from pyimagesearch.model_io import SiameseModel
 
-    # grab the test dataset image paths and load every image
+    # grab the test dataset image paths and load every image, at the model's input size
     print("[INFO] loading test dataset...")
-    size = tuple(config.IMG_SHAPE[:2])
+    size = tuple(read_metadata(args.model)["input_shape"][:2])
     (names, images) = load_test_images(paths, folder, size, prepare)
 
     # load the model from disk
     print("[INFO] loading siamese model...")
     model = SiameseModel(args.model)
-    if model.input_shape[:2] != size:
-        size = model.input_shape[:2]
-        (names, images) = load_test_images(paths, folder, size, prepare)
     scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
 
@@ -160,6 +156,8 @@ def main(argv=None):
     imagesB = np.stack([images[b] for (_, b) in pairs])[..., np.newaxis]
     scores = model.predict(imagesA, imagesB)
 
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
     results = []
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
         verdict = "same" if is_same(score, scoreKind, threshold) else "different"
@@ -169,7 +167,6 @@ def main(argv=None):
         results.append((images[a], images[b], title, verdict))
         fig = pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}")
         if args.output:
-            os.makedirs(args.output, exist_ok=True)
             fig.savefig(os.path.join(args.output, f"pair_{i + 1:02d}.png"))
             plt.close(fig)
 

@@ -26,9 +26,9 @@ def evaluate_pairs(scores, labels, scoreKind, threshold):
     labels = np.asarray(labels).reshape(-1).astype(int)
     if len(scores) != len(labels) or len(np.unique(labels)) != 2:
         raise ValueError("need one score per pair and both same and different pairs")
+    calledSame = is_same(scores, scoreKind, threshold)
     # ROC wants "higher = more likely same": a distance is turned around
     sign = 1.0 if scoreKind == "similarity" else -1.0
-    is_same(scores[:1], scoreKind, threshold)  # validates scoreKind
     (fpr, tpr, thresholds) = roc_curve(labels, sign * scores)
     finite = np.isfinite(thresholds)
     (fpr, tpr, thresholds) = (fpr[finite], tpr[finite], thresholds[finite])
@@ -41,7 +41,7 @@ def evaluate_pairs(scores, labels, scoreKind, threshold):
     return {
         "pairs": int(len(labels)),
         "threshold": float(threshold),
-        "accuracy": float(np.mean(is_same(scores, scoreKind, threshold) == labels)),
+        "accuracy": float(np.mean(calledSame == labels)),
         "roc_auc": float(roc_auc_score(labels, sign * scores)),
         "eer": float((fpr[eer] + 1 - tpr[eer]) / 2),
         "eer_threshold": float(sign * thresholds[eer]),

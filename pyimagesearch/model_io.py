@@ -85,13 +85,18 @@ def read_metadata(modelPath):
     return {**DEFAULT_METADATA, **metadata}
 
 
+def check_model_path(modelPath):
+    """Raise ModelError unless modelPath is a directory (a cheap check, before TensorFlow)."""
+    if not os.path.isdir(modelPath):
+        raise ModelError(f"no model at {modelPath}: train one with "
+                         f"train_siamese_network.py or pass --model PATH")
+
+
 class SiameseModel:
     """A trained siamese SavedModel, loaded for scoring pairs of images."""
 
     def __init__(self, modelPath):
-        if not os.path.isdir(modelPath):
-            raise ModelError(f"no model at {modelPath}: train one with "
-                             f"train_siamese_network.py or pass --model PATH")
+        check_model_path(modelPath)
         self.path = modelPath
         self.metadata = read_metadata(modelPath)
         import tensorflow as tf
