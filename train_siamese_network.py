@@ -46,6 +46,10 @@ def parse_args(argv=None):
     ap.add_argument("--strategy", choices=config.STRATEGIES, default="default",
                     help="tf.distribute strategy: default (one device), mirrored (all local "
                          "GPUs), multiworker (the machines in TF_CONFIG) (default: default)")
+    ap.add_argument("--resample-pairs", action="store_true",
+                    help="draw fresh pairs every epoch (each image still anchors one positive "
+                         "and one negative pair) instead of the tutorial's single draw; the "
+                         "validation pairs stay fixed (default: off)")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
@@ -68,7 +72,7 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    from pyimagesearch.datasets import load_dataset, pair_dataset
+    from pyimagesearch.datasets import load_dataset, pair_dataset, resampled_pair_dataset
     from pyimagesearch.evaluation import describe, evaluate_pairs, plot_roc, summary
     from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
@@ -103,8 +107,11 @@ def main(argv=None):
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairTest, labelTest) = make_pair_indices(testY, rng)
     anchorsPerStep = args.batch_size // 2
-    trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain), anchorsPerStep,
-                             shuffle=True, seed=args.seed)
+    if args.resample_pairs:
+        trainData = resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
+    else:
+        trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
+                                 anchorsPerStep, shuffle=True, seed=args.seed)
     validationData = pair_dataset(testX, *pairs_by_anchor(pairTest, labelTest), anchorsPerStep)
     testData = pair_dataset(testX, pairTest, labelTest, args.batch_size)
 
@@ -132,7 +139,8 @@ def main(argv=None):
         stopper = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                      interrupt.requested))
-        # trainData reshuffles itself every epoch; one progress line per epoch in a log file
+        # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
+        # in a log file
         history = trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
                               shuffle=False, verbose=1 if sys.stdout.isatty() else 2,
                               callbacks=[stopper, EpochTimer(),
@@ -158,6 +166,7 @@ def main(argv=None):
         "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
         "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
         "dataset": args.dataset, "epochs": epochsRun, "batch_size": args.batch_size,
+        "resample_pairs": args.resample_pairs,
         "seed": args.seed, "precision": precision, "strategy": args.strategy,
         "validation": summary(evaluation),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})

@@ -6,7 +6,8 @@
 
 Each variant trains in its own process on the same pairs (same seed): "baseline" is
 benchmarks/tutorial_baseline.py (float64 pair arrays, model.fit on numpy), the others are
-train_siamese_network.py at each --precision. Reported per variant: training throughput in
+train_siamese_network.py at each --precision; a variant named PRECISION+resample trains
+with --resample-pairs (fresh pairs every epoch). Reported per variant: training throughput in
 pairs per second (training steps only, validation excluded), the process's peak resident
 memory, and the validation accuracy after the last epoch; then each variant's ratios to the
 baseline.
@@ -43,15 +44,27 @@ def describe_target(rows, target):
             f"{reached[1]:.0f} s of training ({reached[1] / 60:.1f} min)")
 
 
+def parse_variant(variant):
+    """(precision, resample) of a variant named PRECISION or PRECISION+resample."""
+    from pyimagesearch.config import PRECISIONS
+
+    (precision, plus, option) = variant.partition("+")
+    if precision not in PRECISIONS or option != ("resample" if plus else ""):
+        raise ValueError(f"unknown variant {variant!r}: expected baseline, PRECISION or "
+                         f"PRECISION+resample with PRECISION one of {', '.join(PRECISIONS)}")
+    return precision, bool(plus)
+
+
 def run_variant(variant, dataset, epochs, seed, workdir):
     """Train one variant in a child process; returns (log rows, peak RSS in MB)."""
     log = os.path.join(workdir, f"{variant}.csv")
     if variant == "baseline":
         command = [os.path.join(ROOT, "benchmarks", "tutorial_baseline.py"), "--log", log]
     else:
+        (precision, resample) = parse_variant(variant)
         output = os.path.join(workdir, variant)
         command = [os.path.join(ROOT, "train_siamese_network.py"), "--output", output,
-                   "--precision", variant]
+                   "--precision", precision] + (["--resample-pairs"] if resample else [])
         log = os.path.join(output, "training_log.csv")
     command = [sys.executable, *command, "--dataset", dataset, "--epochs", str(epochs),
                "--seed", str(seed)]
@@ -76,7 +89,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=1, help="epochs per variant (default: 1)")
     ap.add_argument("--seed", type=int, default=42, help="seed of every variant (default: 42)")
     ap.add_argument("--variants", default="baseline,float32,mixed_bfloat16",
-                    help="comma-separated: baseline and/or precisions (default: all three)")
+                    help="comma-separated: baseline and/or precisions, each optionally with "
+                         "+resample (e.g. mixed_bfloat16+resample) (default: the three "
+                         "without resampling)")
     ap.add_argument("--target", type=float, default=0.8810,
                     help="validation accuracy whose time to reach is reported (default: "
                          "0.8810, the tutorial's after 100 epochs)")
@@ -84,6 +99,13 @@ def main():
                     help="instead of training, read a training_log.csv and report the time "
                          "to --target")
     args = ap.parse_args()
+    variants = args.variants.split(",")
+    for variant in variants:
+        if variant != "baseline":
+            try:
+                parse_variant(variant)
+            except ValueError as e:
+                ap.error(str(e))
 
     if args.from_log:
         print(f"[RESULT] {args.from_log}: "
@@ -94,7 +116,6 @@ def main():
 
     ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
     count = min(args.pairs // 2, len(trainX))
-    variants = args.variants.split(",")
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         subset = os.path.join(workdir, "subset.npz")

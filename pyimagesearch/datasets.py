@@ -153,19 +153,54 @@ def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=Non
     """
     import tensorflow as tf
 
-    images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
+    gatherImages = _image_gatherer(images)
     pairIdx = tf.constant(pairIdx)
     pairLabels = tf.constant(pairLabels, tf.float32)
-    columns = int(pairIdx.shape[1])
-
-    def gather(idx):
-        rows = tf.gather(pairIdx, idx)
-        batches = tuple(tf.cast(tf.gather(images, rows[:, j]), tf.float32) / 255.0
-                        for j in range(columns))
-        return batches, tf.gather(pairLabels, idx)
 
     ds = tf.data.Dataset.range(len(pairLabels))
     if shuffle:
         ds = ds.shuffle(len(pairLabels), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE)
+    return ds.batch(batchSize).map(
+        lambda idx: (gatherImages(tf.gather(pairIdx, idx)), tf.gather(pairLabels, idx)),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def resampled_pair_dataset(images, labels, batchSize, seed=None):
+    """Like pair_dataset over pairs_by_anchor's rows, shuffled, but every pass over it (every
+    epoch) draws fresh pairs: each image still anchors one positive and one negative pair,
+    with new partners each time, so the model sees far more distinct pairs.
+    """
+    import tensorflow as tf
+
+    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
+
+    rng = np.random.default_rng(seed)
+    count = len(labels)
+
+    def draw():
+        return pairs_by_anchor(*make_pair_indices(labels, rng))
+
+    gatherImages = _image_gatherer(images)
+    # one draw per iteration of the pipeline: Keras iterates it afresh every epoch
+    ds = tf.data.Dataset.range(1).map(
+        lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
+    ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
+        (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batchSize).map(
+        lambda rows, rowLabels: (gatherImages(rows), rowLabels),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _image_gatherer(images):
+    """A function from a batch of index rows to a tuple of float [0, 1] image batches, one
+    per column, gathering from the uint8 images held once as a constant."""
+    import tensorflow as tf
+
+    images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
+
+    def gather(rows):
+        return tuple(tf.cast(tf.gather(images, rows[:, j]), tf.float32) / 255.0
+                     for j in range(int(rows.shape[1])))
+    return gather

@@ -5,7 +5,13 @@ import urllib.error
 import numpy as np
 import pytest
 
-from pyimagesearch.datasets import DatasetError, load_dataset, pair_dataset, read_idx
+from pyimagesearch.datasets import (
+    DatasetError,
+    load_dataset,
+    pair_dataset,
+    read_idx,
+    resampled_pair_dataset,
+)
 
 
 def arrays(n_train=30, n_test=20, shape=(28, 28)):
@@ -132,3 +138,30 @@ def test_pair_dataset_shuffles_every_epoch_but_keeps_the_pairs():
     idx = y.numpy().ravel().astype(int)
     np.testing.assert_allclose(a.numpy().ravel() * 255, idx, atol=1e-3)
     np.testing.assert_allclose(b.numpy().ravel() * 255, 63 - idx, atol=1e-3)
+
+
+def epoch_rows(ds):
+    """(anchor, positive, negative) image numbers of one pass, read back from the pixels."""
+    parts = [(np.stack([x.numpy().reshape(len(y)) for x in images], axis=1), y.numpy())
+             for (images, y) in ds]
+    rows = np.concatenate([p[0] for p in parts]) * 255
+    return np.round(rows).astype(int), np.concatenate([p[1] for p in parts])
+
+
+def test_resampled_pairs_are_fresh_every_epoch_and_keep_the_tutorials_rules():
+    labels = np.arange(60) % 4
+    images = np.arange(60, dtype=np.uint8).reshape(60, 1, 1)
+    ds = resampled_pair_dataset(images, labels, batchSize=16, seed=3)
+    assert int(ds.cardinality()) == 4  # Keras knows the steps per epoch
+    epochs = [epoch_rows(ds) for _ in range(2)]
+    for (rows, y) in epochs:
+        # every image anchors exactly once, with a same-class and an other-class partner
+        assert sorted(rows[:, 0]) == list(range(60))
+        assert (labels[rows[:, 1]] == labels[rows[:, 0]]).all()
+        assert (labels[rows[:, 2]] != labels[rows[:, 0]]).all()
+        np.testing.assert_array_equal(y, np.tile([[1, 0]], (60, 1)))
+    first = {tuple(r) for r in epochs[0][0]}
+    assert first != {tuple(r) for r in epochs[1][0]}  # new partners, not just a new order
+    # the same seed draws the same pairs
+    again = epoch_rows(resampled_pair_dataset(images, labels, batchSize=16, seed=3))[0]
+    assert {tuple(r) for r in again} == first

@@ -1,3 +1,5 @@
+import csv
+
 import keras
 import numpy as np
 import pytest
@@ -5,6 +7,7 @@ from conftest import run_script
 
 from pyimagesearch.config import PRECISIONS
 from pyimagesearch.evaluation import evaluate_pairs
+from pyimagesearch.model_io import read_metadata
 from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
 from pyimagesearch.training import EpochTimer, default_precision, get_strategy
 from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
@@ -108,6 +111,16 @@ def test_multiworker_strategy_runs_as_one_worker_without_tf_config(tiny_npz, tmp
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] multiworker strategy over 1 replica(s)" in result.stdout
     assert (tmp_path / "out" / "siamese_model" / "saved_model.pb").exists()
+
+
+def test_resampled_pairs_train_and_are_recorded(tiny_npz, tmp_path):
+    result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--epochs", 2,
+                        "--output", tmp_path / "out", "--resample-pairs", "--seed", 1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = list(csv.DictReader(open(tmp_path / "out" / "training_log.csv")))
+    assert len(rows) == 2 and all(float(row["seconds"]) > 0 for row in rows)
+    metadata = read_metadata(str(tmp_path / "out" / "siamese_model"))
+    assert metadata["resample_pairs"] is True and metadata["validation"]["pairs"] == 200
 
 
 def test_a_broken_tf_config_gets_a_clear_error(monkeypatch):

@@ -1,0 +1,34 @@
+import re
+
+from conftest import run_script
+
+
+def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
+    result = run_script("benchmarks/benchmark_training.py", "--dataset", tiny_npz,
+                        "--pairs", 200, "--variants", "baseline,float32+resample")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
+    for variant in ("baseline", "float32+resample"):
+        assert re.search(rf"\[RESULT\] +{re.escape(variant)}: +\d+ pairs/s, peak RSS +\d+ MB, "
+                         rf"val accuracy [01]\.\d{{4}}", result.stdout), result.stdout
+    assert re.search(r"\[RATIO\] float32\+resample / baseline: throughput \d+\.\d\dx, peak RSS "
+                     r"\d+\.\d\dx, val accuracy [+-]\d\.\d{4}", result.stdout), result.stdout
+
+
+def test_benchmark_refuses_an_unknown_variant_before_training():
+    result = run_script("benchmarks/benchmark_training.py", "--variants", "float64")
+    assert result.returncode == 2
+    assert "unknown variant 'float64'" in result.stderr
+
+
+def test_time_to_target_is_read_from_a_training_log(tmp_path):
+    log = tmp_path / "training_log.csv"
+    log.write_text("epoch,seconds,val_accuracy\n0,30,0.80\n1,30,0.88\n2,30,0.90\n")
+    result = run_script("benchmarks/benchmark_training.py", "--from-log", log,
+                        "--target", 0.85)
+    assert result.returncode == 0, result.stderr
+    assert ("val accuracy 0.8500 first reached at epoch 2, after 60 s of training (1.0 min)"
+            in result.stdout)
+    result = run_script("benchmarks/benchmark_training.py", "--from-log", log,
+                        "--target", 0.95)
+    assert "val accuracy 0.9500 not reached in 3 epoch(s)" in result.stdout
