@@ -107,6 +107,8 @@ def main(argv=None):
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairTest, labelTest) = make_pair_indices(testY, rng)
     anchorsPerStep = args.batch_size // 2
+    # pairTrain is drawn even when resampling, so a seed gives the same validation pairs
+    # either way (and the resampled first epoch equals the single draw)
     if args.resample_pairs:
         trainData = resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
     else:

@@ -153,16 +153,9 @@ def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=Non
     """
     import tensorflow as tf
 
-    gatherImages = _image_gatherer(images)
-    pairIdx = tf.constant(pairIdx)
-    pairLabels = tf.constant(pairLabels, tf.float32)
-
-    ds = tf.data.Dataset.range(len(pairLabels))
-    if shuffle:
-        ds = ds.shuffle(len(pairLabels), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batchSize).map(
-        lambda idx: (gatherImages(tf.gather(pairIdx, idx)), tf.gather(pairLabels, idx)),
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(pairIdx), np.asarray(pairLabels, np.float32)))
+    return _gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
 
 
 def resampled_pair_dataset(images, labels, batchSize, seed=None):
@@ -180,27 +173,27 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     def draw():
         return pairs_by_anchor(*make_pair_indices(labels, rng))
 
-    gatherImages = _image_gatherer(images)
     # one draw per iteration of the pipeline: Keras iterates it afresh every epoch
     ds = tf.data.Dataset.range(1).map(
         lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
     ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
         (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batchSize).map(
-        lambda rows, rowLabels: (gatherImages(rows), rowLabels),
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return _gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
 
 
-def _image_gatherer(images):
-    """A function from a batch of index rows to a tuple of float [0, 1] image batches, one
-    per column, gathering from the uint8 images held once as a constant."""
+def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
+    """Batch a dataset of (index row, label) pairs and gather each batch's images as a tuple
+    of float [0, 1] batches, one per column, from the uint8 images held once as a constant."""
     import tensorflow as tf
 
     images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
 
-    def gather(rows):
+    def gather(rows, rowLabels):
         return tuple(tf.cast(tf.gather(images, rows[:, j]), tf.float32) / 255.0
-                     for j in range(int(rows.shape[1])))
-    return gather
+                     for j in range(int(rows.shape[1]))), rowLabels
+
+    if shuffle:
+        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)
