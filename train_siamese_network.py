@@ -120,6 +120,9 @@ def main(argv=None):
     # configure the siamese network (and its anchor view for training)
     print("[INFO] building siamese network...")
     contrastive = args.loss == "contrastive"
+    # several steps per call only on one device: under tf.distribute, Keras 3's multi-step
+    # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
+    steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
     with strategy.scope():
         model = build_pair_model(inputShape, head=None if contrastive else "sigmoid")
         trainer = build_anchor_model(model)
@@ -127,12 +130,14 @@ def main(argv=None):
         # compile the model
         print("[INFO] compiling model...")
         if contrastive:
-            trainer.compile(loss=make_contrastive_loss(args.margin), optimizer="adam")
+            trainer.compile(loss=make_contrastive_loss(args.margin), optimizer="adam",
+                            steps_per_execution=steps)
         else:
             # spelled out: for the anchor view's two outputs, "accuracy" would mean
             # categorical accuracy (positive pair above negative), not pair accuracy
             trainer.compile(loss="binary_crossentropy", optimizer="adam",
-                            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+                            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+                            steps_per_execution=steps)
 
     # train the model
     print("[INFO] training model...")

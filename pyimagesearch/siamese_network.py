@@ -2,19 +2,24 @@
 import keras
 from keras import layers
 
+from pyimagesearch.layers import Dropout
 from pyimagesearch.utils import euclidean_distance
 
 
-def build_siamese_model(inputShape, embeddingDim=48):
+def build_siamese_model(inputShape, embeddingDim=48, fastDropout=True):
     """Build the sister network: an image of inputShape in, an embeddingDim-long vector out.
 
     Two 64-filter 2x2 convolutions, each followed by 2x2 max-pooling and 30% dropout, then
     global average pooling and a linear Dense(embeddingDim): 19,888 parameters for 28x28x1.
+    The dropout is pyimagesearch.layers.Dropout (same rate and scaling as Keras's, cheaper
+    masks) unless fastDropout is False, which takes keras.layers.Dropout as the tutorial does.
     """
     if len(inputShape) != 3:
         raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
     if int(embeddingDim) < 1:
         raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")
+
+    dropout = Dropout if fastDropout else layers.Dropout
 
     # specify the inputs for the feature extractor network
     inputs = keras.Input(inputShape)
@@ -22,12 +27,12 @@ def build_siamese_model(inputShape, embeddingDim=48):
     # define the first set of CONV => RELU => POOL => DROPOUT layers
     x = layers.Conv2D(64, (2, 2), padding="same", activation="relu")(inputs)
     x = layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = layers.Dropout(0.3)(x)
+    x = dropout(0.3)(x)
 
     # second set of CONV => RELU => POOL => DROPOUT layers
     x = layers.Conv2D(64, (2, 2), padding="same", activation="relu")(x)
     x = layers.MaxPooling2D(pool_size=2)(x)
-    x = layers.Dropout(0.3)(x)
+    x = dropout(0.3)(x)
 
     # prepare the final outputs
     pooledOutput = layers.GlobalAveragePooling2D()(x)
@@ -37,12 +42,13 @@ def build_siamese_model(inputShape, embeddingDim=48):
     return keras.Model(inputs, outputs, name="sister_network")
 
 
-def build_pair_model(inputShape, embeddingDim=48, head="sigmoid"):
+def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=True):
     """Build the full siamese model: two images through one shared sister network.
 
     head="sigmoid" (the tutorial's model): the euclidean distance feeds Dense(1, sigmoid) and
     the output is a similarity in [0, 1]; 19,890 parameters for 28x28x1.
     head=None (the contrastive-loss model): the output is the distance itself.
+    fastDropout as for build_siamese_model.
     """
     if head not in ("sigmoid", None):
         raise ValueError(f"head must be 'sigmoid' or None, got {head!r}")
@@ -50,7 +56,7 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid"):
     # configure the siamese network
     imgA = keras.Input(shape=inputShape, name="image_a")
     imgB = keras.Input(shape=inputShape, name="image_b")
-    featureExtractor = build_siamese_model(inputShape, embeddingDim)
+    featureExtractor = build_siamese_model(inputShape, embeddingDim, fastDropout)
     featsA = featureExtractor(imgA)
     featsB = featureExtractor(imgB)
 

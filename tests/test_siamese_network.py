@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pyimagesearch.evaluation import evaluate_pairs
+from pyimagesearch.layers import Dropout
 from pyimagesearch.metrics import make_contrastive_loss
 from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
 from pyimagesearch.utils import make_pairs
@@ -13,6 +14,18 @@ def test_parameter_counts_match_the_tutorial():
     assert build_siamese_model((28, 28, 1), embeddingDim=48).output.shape == (None, 48)
     assert build_pair_model((28, 28, 1)).count_params() == 19890
     assert build_pair_model((28, 28, 1), head=None).count_params() == 19888
+
+
+def test_dropout_is_ours_unless_the_tutorials_is_asked_for():
+    def dropouts(model):
+        return [type(layer) for layer in model.layers
+                if isinstance(layer, keras.layers.Dropout)]
+
+    assert dropouts(build_siamese_model((28, 28, 1))) == [Dropout, Dropout]
+    tutorial = build_siamese_model((28, 28, 1), fastDropout=False)
+    assert dropouts(tutorial) == [keras.layers.Dropout, keras.layers.Dropout]
+    assert tutorial.count_params() == 19888
+    assert [layer.rate for layer in tutorial.layers if "dropout" in layer.name] == [0.3, 0.3]
 
 
 def test_sister_network_is_shared():

@@ -122,3 +122,23 @@ def test_ctrl_c_finishes_the_epoch_and_saves_what_was_learned(tiny_npz, tmp_path
     assert "[INFO] training stopped after 1 of 50 epochs" in lines
     assert SiameseModel(str(tmp_path / "siamese_model")).metadata["epochs"] == 1
     assert (tmp_path / "plot.png").exists()
+
+
+def test_several_steps_per_execution_learn_exactly_what_one_does(tiny_npz, tmp_path,
+                                                                 monkeypatch):
+    # 10 steps per epoch here: not a multiple of config.STEPS_PER_EXECUTION, so the last,
+    # shorter run of steps is covered too
+    import train_siamese_network
+    from pyimagesearch import config
+
+    logs = []
+    for steps in (1, config.STEPS_PER_EXECUTION):
+        monkeypatch.setattr(config, "STEPS_PER_EXECUTION", steps)
+        output = tmp_path / str(steps)
+        train_siamese_network.main(["--dataset", str(tiny_npz), "--epochs", "2", "--seed", "5",
+                                    "--output", str(output), "--precision", "float32"])
+        logs.append(list(csv.DictReader(open(output / "training_log.csv"))))
+    assert config.STEPS_PER_EXECUTION > 1
+    for (one, several) in zip(*logs):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(float(several[key]), float(one[key]), rtol=1e-5)

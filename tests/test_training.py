@@ -64,12 +64,12 @@ def anchor_data(digit_images):
         (xt[testIdx[:, 0]], xt[testIdx[:, 1]]), testLabels
 
 
-def train_anchor_view(anchor_data, precision, seed=0):
+def train_anchor_view(anchor_data, precision, fastDropout, seed=0):
     (inputs, labels, testPairs, testLabels) = anchor_data
     keras.mixed_precision.set_global_policy(precision)
     try:
         keras.utils.set_random_seed(seed)
-        model = build_pair_model((28, 28, 1))
+        model = build_pair_model((28, 28, 1), fastDropout=fastDropout)
         trainer = build_anchor_model(model)
         trainer.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01))
         trainer.fit(list(inputs), labels, batch_size=16, epochs=6, verbose=0)
@@ -80,10 +80,11 @@ def train_anchor_view(anchor_data, precision, seed=0):
 
 
 def test_fast_path_learns_what_the_float32_path_learns(anchor_data):
-    float32 = train_anchor_view(anchor_data, "float32")
-    bfloat16 = train_anchor_view(anchor_data, "mixed_bfloat16")
-    assert float32 >= 0.62 and bfloat16 >= 0.62
-    assert abs(float32 - bfloat16) <= 0.08
+    # float32 with Keras's Dropout against bfloat16 with the cheaper dropout masks
+    float32 = train_anchor_view(anchor_data, "float32", fastDropout=False)
+    fast = train_anchor_view(anchor_data, "mixed_bfloat16", fastDropout=True)
+    assert float32 >= 0.62 and fast >= 0.62
+    assert abs(float32 - fast) <= 0.08
 
 
 def test_mirrored_strategy_over_two_cpu_devices(tiny_npz, tmp_path):

@@ -1,0 +1,89 @@
+"""Measure the training path's speed-ups one at a time, in one process, epochs interleaved.
+
+    python benchmarks/benchmark_ideas.py                  # 40,000 pairs of MNIST, 4 rounds
+    python benchmarks/benchmark_ideas.py --pairs 120000 --rounds 3
+
+Each variant is this repository's training setup (the anchor view, uint8 images gathered by
+tf.data, batches of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
+pyimagesearch.layers.Dropout against keras.layers.Dropout, and several training steps per call
+into TensorFlow against one. Every round trains each variant for one epoch in turn, so that a
+slow spell of a shared machine hits all of them alike; the report is each variant's median
+pairs/s over the rounds and its ratio to the first variant. benchmark_training.py measures the
+whole path against the tutorial's.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+
+# (name, fastDropout, steps per execution); the first is the reference of the ratios
+VARIANTS = [("keras dropout, 1 step per call", False, 1),
+            ("fast dropout, 1 step per call", True, 1),
+            ("keras dropout, 16 steps per call", False, 16),
+            ("fast dropout, 16 steps per call (default)", True, 16)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default=SHARED_MNIST if os.path.exists(SHARED_MNIST)
+                    else "mnist", help="MNIST as for train_siamese_network.py (default: "
+                    "../shared/data/mnist.npz when present, else mnist)")
+    ap.add_argument("--pairs", type=int, default=40000,
+                    help="training pairs per epoch: two per image, from the first pairs/2 "
+                         "images (default: 40000)")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="epochs per variant, one per round (default: 4)")
+    ap.add_argument("--precision", default=None,
+                    help="float32 or mixed_bfloat16 (default: as train_siamese_network.py)")
+    args = ap.parse_args()
+    if args.pairs < 2 or args.rounds < 1:
+        ap.error("--pairs must be at least 2 and --rounds at least 1")
+
+    import keras
+
+    from pyimagesearch import config
+    from pyimagesearch.datasets import load_dataset, pair_dataset
+    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.training import default_precision
+    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
+
+    precision = args.precision or default_precision()
+    keras.mixed_precision.set_global_policy(precision)
+    ((trainX, trainY), _) = load_dataset(args.dataset)
+    count = min(args.pairs // 2, len(trainX))
+    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY[:count], rng=0))
+    data = pair_dataset(trainX[:count], rows, rowLabels, config.BATCH_SIZE // 2,
+                        shuffle=True, seed=0)
+
+    trainers = []
+    for (_, fastDropout, steps) in VARIANTS:
+        keras.utils.set_random_seed(0)
+        trainer = build_anchor_model(build_pair_model(config.IMG_SHAPE,
+                                                      fastDropout=fastDropout))
+        trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps,
+                        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+        trainer.fit(data.take(2 * steps), verbose=0)  # trace the step before timing
+        trainers.append(trainer)
+
+    print(f"[INFO] {2 * count} pairs per epoch, {args.rounds} round(s), {precision}")
+    speeds = [[] for _ in VARIANTS]
+    for _ in range(args.rounds):
+        for (trainer, speed) in zip(trainers, speeds):
+            start = time.perf_counter()
+            trainer.fit(data, verbose=0)
+            speed.append(2 * count / (time.perf_counter() - start))
+    reference = np.median(speeds[0])
+    for ((name, _, _), speed) in zip(VARIANTS, speeds):
+        print(f"[RESULT] {name:>42}: {np.median(speed):6.0f} pairs/s "
+              f"({np.median(speed) / reference:.2f}x), per round "
+              f"{', '.join(f'{s:.0f}' for s in speed)}")
+
+
+if __name__ == "__main__":
+    main()
