@@ -7,8 +7,11 @@ Each variant is this repository's training setup (the anchor view, uint8 images 
 tf.data, batches of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
 pyimagesearch.layers.Dropout against keras.layers.Dropout, and several training steps per call
 into TensorFlow against one. Every round trains each variant for one epoch in turn, so that a
-slow spell of a shared machine hits all of them alike; the report is each variant's median
-pairs/s over the rounds and its ratio to the first variant. benchmark_training.py measures the
+slow spell of a shared machine hits all of them alike. The report is each variant's median
+pairs/s over the rounds and its median pairs per CPU-second (the work it takes, whatever
+share of the CPUs it got), each with its ratio to the first variant, and per round the pairs/s
+and the cores the process kept busy (its CPU time over the epoch's time: a round on far fewer
+cores than the machine has was slowed by something else). benchmark_training.py measures the
 whole path against the tutorial's.
 """
 import argparse
@@ -75,14 +78,19 @@ def main():
     speeds = [[] for _ in VARIANTS]
     for _ in range(args.rounds):
         for (trainer, speed) in zip(trainers, speeds):
-            start = time.perf_counter()
+            (start, cpuStart) = (time.perf_counter(), time.process_time())
             trainer.fit(data, verbose=0)
-            speed.append(2 * count / (time.perf_counter() - start))
-    reference = np.median(speeds[0])
+            (wall, cpu) = (time.perf_counter() - start, time.process_time() - cpuStart)
+            speed.append((2 * count / wall, cpu / wall))
+    # pairs per CPU-second: the work each variant does, whatever share of the CPUs it got
+    (reference, cpuReference) = (np.median([p for (p, _) in speeds[0]]),
+                                 np.median([p / c for (p, c) in speeds[0]]))
     for ((name, _, _), speed) in zip(VARIANTS, speeds):
-        print(f"[RESULT] {name:>42}: {np.median(speed):6.0f} pairs/s "
-              f"({np.median(speed) / reference:.2f}x), per round "
-              f"{', '.join(f'{s:.0f}' for s in speed)}")
+        (median, perCpu) = (np.median([p for (p, _) in speed]),
+                            np.median([p / c for (p, c) in speed]))
+        print(f"[RESULT] {name:>42}: {median:6.0f} pairs/s ({median / reference:.2f}x), "
+              f"{perCpu:5.0f} pairs per CPU-second ({perCpu / cpuReference:.2f}x); per round "
+              f"{', '.join(f'{p:.0f} on {c:.1f} cores' for (p, c) in speed)}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ train_siamese_network.py at each --precision; a variant named PRECISION+resample
 with --resample-pairs (fresh pairs every epoch). Reported per variant: training throughput in
 pairs per second (training steps only, validation excluded), the process's peak resident
 memory, and the validation accuracy after the last epoch; then each variant's ratios to the
-baseline.
+baseline. The cores a variant kept busy (its CPU time over its training time) show whether a
+shared machine took CPU away from it: a ratio measured then is not a fair one.
 """
 import argparse
 import csv
@@ -126,12 +127,13 @@ def main():
         for variant in variants:
             (rows, rss) = run_variant(variant, subset, args.epochs, args.seed, workdir)
             seconds = [float(row["seconds"]) for row in rows]
+            cores = sum(float(row["cores"]) * s for (row, s) in zip(rows, seconds)) / sum(seconds)
             accuracy = float(rows[-1]["val_accuracy"])
             results[variant] = (2 * count * len(seconds) / sum(seconds), rss, accuracy)
             print(f"[RESULT] {variant:>15}: {results[variant][0]:8.0f} pairs/s, peak RSS "
                   f"{rss:7.0f} MB, val accuracy {accuracy:.4f}, epoch times "
-                  f"{', '.join(f'{s:.1f}s' for s in seconds)}; "
-                  f"{describe_target(rows, args.target)}", flush=True)
+                  f"{', '.join(f'{s:.1f}s' for s in seconds)} on {cores:.1f} of "
+                  f"{os.cpu_count()} cores; {describe_target(rows, args.target)}", flush=True)
     if "baseline" in results:
         (speed, rss, accuracy) = results["baseline"]
         for variant in variants:

@@ -57,18 +57,22 @@ def get_strategy(name):
 
 class EpochTimer(keras.callbacks.Callback):
     """Adds "seconds" to each epoch's logs: the time spent on its training steps, from the
-    first step's start to the last step's end (validation not included)."""
+    first step's start to the last step's end (validation not included), and "cores": the
+    process's CPU time over that span divided by it. On a shared machine, cores well below
+    the CPU count mark an epoch that was slowed by other work, not by the training."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-        self._end = self._start
+        self._start = self._end = time.perf_counter()
+        self._cpuStart = self._cpuEnd = time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
         self._end = time.perf_counter()
+        self._cpuEnd = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["seconds"] = self._end - self._start
+            logs["cores"] = (self._cpuEnd - self._cpuStart) / max(logs["seconds"], 1e-9)
 
 
 class StopOnInterrupt:

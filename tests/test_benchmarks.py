@@ -10,7 +10,8 @@ def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
     assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
     for variant in ("baseline", "float32+resample"):
         assert re.search(rf"\[RESULT\] +{re.escape(variant)}: +\d+ pairs/s, peak RSS +\d+ MB, "
-                         rf"val accuracy [01]\.\d{{4}}", result.stdout), result.stdout
+                         rf"val accuracy [01]\.\d{{4}}, epoch times \d+\.\ds on \d+\.\d of \d+ "
+                         rf"cores", result.stdout), result.stdout
     assert re.search(r"\[RATIO\] float32\+resample / baseline: throughput \d+\.\d\dx, peak RSS "
                      r"\d+\.\d\dx, val accuracy [+-]\d\.\d{4}", result.stdout), result.stdout
 
@@ -32,3 +33,24 @@ def test_time_to_target_is_read_from_a_training_log(tmp_path):
     result = run_script("benchmarks/benchmark_training.py", "--from-log", log,
                         "--target", 0.95)
     assert "val accuracy 0.9500 not reached in 3 epoch(s)" in result.stdout
+
+
+def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
+    result = run_script("benchmarks/benchmark_ideas.py", "--dataset", tiny_npz, "--pairs", 200,
+                        "--rounds", 2, "--precision", "float32")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[INFO] 200 pairs per epoch, 2 round(s), float32" in result.stdout
+    results = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
+    assert len(results) == 4
+    assert "keras dropout, 1 step per call" in results[0] and "(1.00x)" in results[0]
+    assert "fast dropout, 16 steps per call (default)" in results[3]
+    for line in results:
+        assert re.search(r"\d+ pairs/s \(\d+\.\d\dx\), +\d+ pairs per CPU-second "
+                         r"\(\d+\.\d\dx\); per round \d+ on \d+\.\d cores, \d+ on \d+\.\d "
+                         r"cores$", line), line
+
+
+def test_ideas_benchmark_refuses_bad_numbers():
+    result = run_script("benchmarks/benchmark_ideas.py", "--rounds", 0)
+    assert result.returncode == 2
+    assert "--rounds must be at least 1" in result.stderr

@@ -28,13 +28,16 @@ def test_unknown_strategy_is_refused():
         get_strategy("horovod")
 
 
-def test_epoch_timer_adds_training_seconds():
+def test_epoch_timer_adds_training_seconds_and_cores_used():
+    import os
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(loss="mse", optimizer="sgd")
     history = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=2, verbose=0,
                         callbacks=[EpochTimer()])
     assert len(history.history["seconds"]) == 2
     assert all(s > 0 for s in history.history["seconds"])
+    # CPU time over wall time: between idle and every core busy (with timer slack)
+    assert all(0 <= c <= os.cpu_count() + 0.5 for c in history.history["cores"])
 
 
 def test_anchor_view_shares_the_pair_models_weights():
