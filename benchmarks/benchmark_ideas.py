@@ -15,54 +15,46 @@ cores than the machine has was slowed by something else). benchmark_training.py 
 whole path against the tutorial's.
 """
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
+from common import add_data_arguments, load_training_subset
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+from pyimagesearch import config
 
 # (name, fastDropout, steps per execution); the first is the reference of the ratios
+STEPS = config.STEPS_PER_EXECUTION
 VARIANTS = [("keras dropout, 1 step per call", False, 1),
             ("fast dropout, 1 step per call", True, 1),
-            ("keras dropout, 16 steps per call", False, 16),
-            ("fast dropout, 16 steps per call (default)", True, 16)]
+            (f"keras dropout, {STEPS} steps per call", False, STEPS),
+            (f"fast dropout, {STEPS} steps per call (default)", True, STEPS)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default=SHARED_MNIST if os.path.exists(SHARED_MNIST)
-                    else "mnist", help="MNIST as for train_siamese_network.py (default: "
-                    "../shared/data/mnist.npz when present, else mnist)")
-    ap.add_argument("--pairs", type=int, default=40000,
-                    help="training pairs per epoch: two per image, from the first pairs/2 "
-                         "images (default: 40000)")
+    add_data_arguments(ap, pairs=40000)
     ap.add_argument("--rounds", type=int, default=4,
                     help="epochs per variant, one per round (default: 4)")
-    ap.add_argument("--precision", default=None,
-                    help="float32 or mixed_bfloat16 (default: as train_siamese_network.py)")
+    ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
+                    help="the compute precision (default: as train_siamese_network.py, "
+                         "mixed_bfloat16 where the hardware has bfloat16, else float32)")
     args = ap.parse_args()
     if args.pairs < 2 or args.rounds < 1:
         ap.error("--pairs must be at least 2 and --rounds at least 1")
 
     import keras
 
-    from pyimagesearch import config
-    from pyimagesearch.datasets import load_dataset, pair_dataset
+    from pyimagesearch.datasets import pair_dataset
     from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
     from pyimagesearch.training import default_precision
     from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
 
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)
-    ((trainX, trainY), _) = load_dataset(args.dataset)
-    count = min(args.pairs // 2, len(trainX))
-    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY[:count], rng=0))
-    data = pair_dataset(trainX[:count], rows, rowLabels, config.BATCH_SIZE // 2,
-                        shuffle=True, seed=0)
+    ((trainX, trainY), _) = load_training_subset(args)
+    count = len(trainX)
+    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY, rng=0))
+    data = pair_dataset(trainX, rows, rowLabels, config.BATCH_SIZE // 2, shuffle=True, seed=0)
 
     trainers = []
     for (_, fastDropout, steps) in VARIANTS:

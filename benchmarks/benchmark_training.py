@@ -21,10 +21,7 @@ import sys
 import tempfile
 
 import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+from common import ROOT, add_data_arguments, load_training_subset
 
 
 def time_to_target(rows, target):
@@ -81,12 +78,7 @@ def run_variant(variant, dataset, epochs, seed, workdir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default=SHARED_MNIST if os.path.exists(SHARED_MNIST)
-                    else "mnist", help="MNIST as for train_siamese_network.py (default: "
-                    "../shared/data/mnist.npz when present, else mnist)")
-    ap.add_argument("--pairs", type=int, default=120000,
-                    help="training pairs: two per training image, from the first pairs/2 "
-                         "images (default: 120000, all of MNIST)")
+    add_data_arguments(ap, pairs=120000)
     ap.add_argument("--epochs", type=int, default=1, help="epochs per variant (default: 1)")
     ap.add_argument("--seed", type=int, default=42, help="seed of every variant (default: 42)")
     ap.add_argument("--variants", default="baseline,float32,mixed_bfloat16",
@@ -113,14 +105,12 @@ def main():
               f"{describe_target(list(csv.DictReader(open(args.from_log))), args.target)}")
         return
 
-    from pyimagesearch.datasets import load_dataset
-
-    ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
-    count = min(args.pairs // 2, len(trainX))
+    ((trainX, trainY), (testX, testY)) = load_training_subset(args)
+    count = len(trainX)
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         subset = os.path.join(workdir, "subset.npz")
-        np.savez(subset, x_train=trainX[:count], y_train=trainY[:count], x_test=testX,
+        np.savez(subset, x_train=trainX, y_train=trainY, x_test=testX,
                  y_test=testY)
         print(f"[INFO] {2 * count} training pairs, {2 * len(testX)} validation pairs, "
               f"{args.epochs} epoch(s), seed {args.seed}")

@@ -1,0 +1,27 @@
+"""What the benchmark scripts share: where the repository is, and which MNIST pairs to train on."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+
+
+def add_data_arguments(ap, pairs):
+    """Add --dataset and --pairs (default: pairs) to an ArgumentParser."""
+    ap.add_argument("--dataset", default=SHARED_MNIST if os.path.exists(SHARED_MNIST)
+                    else "mnist", help="MNIST as for train_siamese_network.py (default: "
+                    "../shared/data/mnist.npz when present, else mnist)")
+    ap.add_argument("--pairs", type=int, default=pairs,
+                    help="training pairs per epoch: two per training image, from the first "
+                         f"pairs/2 images (default: {pairs}; 120000 is all of MNIST)")
+
+
+def load_training_subset(args):
+    """((trainX, trainY), (testX, testY)) of args.dataset, the training images cut to the
+    first args.pairs / 2."""
+    from pyimagesearch.datasets import load_dataset
+
+    ((trainX, trainY), test) = load_dataset(args.dataset)
+    count = max(1, min(args.pairs // 2, len(trainX)))
+    return (trainX[:count], trainY[:count]), test
