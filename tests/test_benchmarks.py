@@ -53,4 +53,4 @@ def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
 def test_ideas_benchmark_refuses_bad_numbers():
     result = run_script("benchmarks/benchmark_ideas.py", "--rounds", 0)
     assert result.returncode == 2
-    assert "--rounds must be at least 1" in result.stderr
+    assert "--rounds at least 1" in result.stderr
