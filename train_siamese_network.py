@@ -130,14 +130,13 @@ def main(argv=None):
         # compile the model
         print("[INFO] compiling model...")
         if contrastive:
-            trainer.compile(loss=make_contrastive_loss(args.margin), optimizer="adam",
-                            steps_per_execution=steps)
+            (loss, metrics) = (make_contrastive_loss(args.margin), None)
         else:
             # spelled out: for the anchor view's two outputs, "accuracy" would mean
             # categorical accuracy (positive pair above negative), not pair accuracy
-            trainer.compile(loss="binary_crossentropy", optimizer="adam",
-                            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
-                            steps_per_execution=steps)
+            (loss, metrics) = ("binary_crossentropy",
+                               [keras.metrics.BinaryAccuracy(name="accuracy")])
+        trainer.compile(loss=loss, optimizer="adam", metrics=metrics, steps_per_execution=steps)
 
     # train the model
     print("[INFO] training model...")

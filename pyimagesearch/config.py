@@ -9,7 +9,7 @@ BATCH_SIZE = 64
 EPOCHS = 100
 
 # training steps run per call into TensorFlow: the same steps and updates as one at a time,
-# with less per-step overhead (about 14% faster on 2 CPU cores)
+# with less per-step overhead (4-10% faster on 2 CPU cores, benchmarks/benchmark_ideas.py)
 STEPS_PER_EXECUTION = 16
 
 # the numeric precisions and tf.distribute strategies the training script offers

@@ -1,4 +1,5 @@
 import csv
+import os
 
 import keras
 import numpy as np
@@ -29,7 +30,6 @@ def test_unknown_strategy_is_refused():
 
 
 def test_epoch_timer_adds_training_seconds_and_cores_used():
-    import os
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(loss="mse", optimizer="sgd")
     history = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=2, verbose=0,
