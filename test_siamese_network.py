@@ -12,8 +12,8 @@ import os
 import numpy as np
 
 from pyimagesearch import config
-from pyimagesearch.cli import run
-from pyimagesearch.model_io import check_model_path, read_metadata
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
+from pyimagesearch.model_io import check_model_path, check_threshold, read_metadata
 
 
 def parse_args(argv=None):
@@ -42,6 +42,7 @@ def parse_args(argv=None):
     ap.add_argument("--output", default=None,
                     help="folder to save each pair's figure (pair_01.png, ...) and a montage "
                          "of all pairs (montage.png) instead of showing windows")
+    add_verbose_argument(ap)
     args = ap.parse_args(argv)
     if args.pairs < 1:
         ap.error("--pairs must be at least 1")
@@ -121,7 +122,11 @@ def main(argv=None):
     (paths, folder) = input_paths(args.input)
     prepare = (folder is None) if args.prepare is None else args.prepare
     check_model_path(args.model)
+    metadata = read_metadata(args.model)
+    if args.threshold is not None:
+        check_threshold(args.threshold, metadata["score"])
 
+    quiet_tensorflow(args.verbose)
     import matplotlib
     if args.output:
         matplotlib.use("Agg")
@@ -134,7 +139,7 @@ def main(argv=None):
 
     # grab the test dataset image paths and load every image, at the model's input size
     print("[INFO] loading test dataset...")
-    size = tuple(read_metadata(args.model)["input_shape"][:2])
+    size = tuple(metadata["input_shape"][:2])
     (names, images) = load_test_images(paths, folder, size, prepare)
 
     # load the model from disk

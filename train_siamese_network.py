@@ -6,11 +6,14 @@ USAGE
 """
 # import the necessary packages
 import argparse
+import math
 import os
+import shutil
 import sys
+import tempfile
 
 from pyimagesearch import config
-from pyimagesearch.cli import run
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
 def parse_args(argv=None):
@@ -21,11 +24,37 @@ def parse_args(argv=None):
                     help="'mnist' downloads MNIST with Keras (or uses Keras's cache); otherwise "
                          "a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder "
                          "with the four MNIST IDX files, gzipped or not (default: mnist)")
-    ap.add_argument("--epochs", type=int, default=config.EPOCHS,
-                    help=f"number of passes over the training pairs (default: {config.EPOCHS})")
+    ap.add_argument("--architecture", choices=config.ARCHITECTURES, default="tutorial",
+                    help="the sister network: tutorial (default; the tutorial's two 2x2 "
+                         "convolutions, 19,888 parameters) or small_vgg (three blocks of 3x3 "
+                         "convolution, batch norm and max-pooling, ~100k parameters: accurate, "
+                         "and robust to digits from outside MNIST); files of small_vgg get a "
+                         "small_vgg_ prefix")
+    ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                    help="augment the training images (small rotations, shifts and zoom, "
+                         "stroke thickness, blur, noise), never the validation ones (default: "
+                         "on for small_vgg, off for tutorial)")
+    ap.add_argument("--validation-split", type=float, default=None, metavar="FRACTION",
+                    help="hold out this share of each class's training images: their pairs "
+                         "validate each epoch, keep the epoch of lowest validation loss and "
+                         "choose the threshold, and the test pairs only measure the result; 0 "
+                         "validates on the test pairs as the tutorial does (default: "
+                         f"{config.VALIDATION_SPLIT} for small_vgg, 0 for tutorial)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help=f"number of passes over the training pairs (default: {config.EPOCHS} "
+                         f"for tutorial, {config.SMALL_VGG_EPOCHS} for small_vgg)")
     ap.add_argument("--batch-size", type=int, default=config.BATCH_SIZE,
                     help="pairs per training step, an even number: each image's positive and "
                          f"negative pair travel together (default: {config.BATCH_SIZE})")
+    ap.add_argument("--learning-rate", type=float, default=None,
+                    help="Adam's (initial) learning rate (default: 0.001, Keras's default, "
+                         f"for tutorial; {config.SMALL_VGG_LEARNING_RATE} for small_vgg)")
+    ap.add_argument("--weight-decay", type=float, default=None,
+                    help="decoupled weight decay (AdamW) per step, relative to the learning "
+                         "rate; 0 is plain Adam (default: 0 for tutorial, 0.0005 for small_vgg)")
+    ap.add_argument("--schedule", choices=("constant", "cosine"), default=None,
+                    help="learning rate over the run: constant, or cosine (decays to 0 by the "
+                         "last step) (default: constant for tutorial, cosine for small_vgg)")
     ap.add_argument("--output", default=config.BASE_OUTPUT,
                     help="folder for the model (siamese_model/), the history plot (plot.png), "
                          "the per-epoch log (training_log.csv) and the ROC plot (roc.png) "
@@ -46,33 +75,81 @@ def parse_args(argv=None):
     ap.add_argument("--strategy", choices=config.STRATEGIES, default="default",
                     help="tf.distribute strategy: default (one device), mirrored (all local "
                          "GPUs), multiworker (the machines in TF_CONFIG) (default: default)")
-    ap.add_argument("--resample-pairs", action="store_true",
+    ap.add_argument("--worker-timeout", type=float, default=300, metavar="SECONDS",
+                    help="with --strategy multiworker: how long to wait for the other workers "
+                         "of TF_CONFIG before giving up (default: 300)")
+    ap.add_argument("--resample-pairs", action=argparse.BooleanOptionalAction, default=False,
                     help="draw fresh pairs every epoch (each image still anchors one positive "
                          "and one negative pair) instead of the tutorial's single draw; the "
                          "validation pairs stay fixed (default: off)")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
+    add_verbose_argument(ap)
     args = ap.parse_args(argv)
+    tutorial = args.architecture == "tutorial"
+    # what the user left unsaid follows the architecture's own recipe
+    defaults = {"epochs": (config.EPOCHS, config.SMALL_VGG_EPOCHS),
+                "learning_rate": (0.001, config.SMALL_VGG_LEARNING_RATE),
+                "schedule": ("constant", "cosine"), "augment": (False, True),
+                "validation_split": (0.0, config.VALIDATION_SPLIT),
+                "weight_decay": (0.0, 5e-4)}
+    for (name, (forTutorial, forOthers)) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, forTutorial if tutorial else forOthers)
     if args.epochs < 1:
         ap.error("--epochs must be at least 1")
     if args.batch_size < 2 or args.batch_size % 2:
         ap.error("--batch-size must be an even number of at least 2")
-    if not args.margin > 0:
-        ap.error("--margin must be positive")
+    if not 0 < args.learning_rate < 1:
+        ap.error("--learning-rate must lie between 0 and 1")
+    if not 0 < args.worker_timeout < float("inf"):
+        ap.error("--worker-timeout must be a positive number of seconds")
+    if not 0 <= args.weight_decay < 1:
+        ap.error("--weight-decay must be at least 0 and below 1")
+    if not args.margin > 0 or args.margin == float("inf"):
+        ap.error("--margin must be a positive number")
+    if not 0 <= args.validation_split < 1:
+        ap.error("--validation-split must be at least 0 and below 1")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    (modelPath, plotPath, logPath, rocPath) = config.output_paths(args.output, args.loss)
+    multiworker = args.strategy == "multiworker"
+    from pyimagesearch.distributed import cluster_config, is_chief
+    if multiworker and args.seed is None and sum(map(len, cluster_config()[0].values())) > 1:
+        raise ValueError("--strategy multiworker needs --seed (the same on every worker), so "
+                         "that every worker draws the same pairs")
+    # only the chief writes into --output; the other workers write into a scratch folder
+    # that they remove at the end
+    output = args.output if not multiworker or is_chief() else tempfile.mkdtemp()
+    try:
+        train(args, output)
+    finally:
+        if output != args.output:
+            shutil.rmtree(output, ignore_errors=True)
+
+
+def train(args, output):
+    (modelPath, plotPath, logPath, rocPath, embeddingsPath) = config.output_paths(
+        output, args.loss, args.architecture)
+    multiworker = args.strategy == "multiworker"
 
     # import TensorFlow only now, so that --help and bad arguments answer at once
+    quiet_tensorflow(args.verbose)
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from pyimagesearch.datasets import load_dataset, pair_dataset, resampled_pair_dataset
+    from pyimagesearch.augmentation import build_augmentation
+    from pyimagesearch.datasets import (
+        load_dataset,
+        pair_dataset,
+        resampled_pair_dataset,
+        split_validation,
+    )
+    from pyimagesearch.embeddings import plot_embeddings, sample_per_class
     from pyimagesearch.evaluation import describe, evaluate_pairs, plot_roc, summary
     from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
@@ -89,7 +166,7 @@ def main(argv=None):
         keras.utils.set_random_seed(args.seed)
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)
-    strategy = get_strategy(args.strategy)
+    strategy = get_strategy(args.strategy, args.worker_timeout)
     if args.strategy != "default":
         print(f"[INFO] {args.strategy} strategy over {strategy.num_replicas_in_sync} "
               f"replica(s)")
@@ -98,14 +175,24 @@ def main(argv=None):
     print("[INFO] loading MNIST dataset...")
     (trainX, trainY), (testX, testY) = load_dataset(args.dataset)
     inputShape = trainX.shape[1:] + (1,)
+    rng = np.random.default_rng(args.seed)
+    if args.validation_split:
+        # the held-out images validate and choose; the test images only measure, at the end
+        (keep, held) = split_validation(trainY, args.validation_split, rng)
+        (valX, valY) = (trainX[held], trainY[held])
+        (trainX, trainY) = (trainX[keep], trainY[keep])
+        print(f"[INFO] holding out {len(held):,} of {len(held) + len(keep):,} training images "
+              f"({args.validation_split:.0%}) as validation pairs; the test images only "
+              f"measure the model")
+    else:
+        (valX, valY) = (testX, testY)
 
     # prepare the positive and negative pairs (as indices into the uint8 images; each batch
     # is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
     # negative pair; they travel together so the anchor is embedded once for both
     print("[INFO] preparing positive and negative pairs...")
-    rng = np.random.default_rng(args.seed)
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
-    (pairTest, labelTest) = make_pair_indices(testY, rng)
+    (pairVal, labelVal) = make_pair_indices(valY, rng)
     anchorsPerStep = args.batch_size // 2
     # pairTrain is drawn even when resampling, so a seed gives the same validation pairs
     # either way (and the resampled first epoch equals the single draw)
@@ -114,8 +201,7 @@ def main(argv=None):
     else:
         trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
                                  anchorsPerStep, shuffle=True, seed=args.seed)
-    validationData = pair_dataset(testX, *pairs_by_anchor(pairTest, labelTest), anchorsPerStep)
-    testData = pair_dataset(testX, pairTest, labelTest, args.batch_size)
+    validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal), anchorsPerStep)
 
     # configure the siamese network (and its anchor view for training)
     print("[INFO] building siamese network...")
@@ -124,8 +210,10 @@ def main(argv=None):
     # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
     steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
     with strategy.scope():
-        model = build_pair_model(inputShape, head=None if contrastive else "sigmoid")
-        trainer = build_anchor_model(model)
+        model = build_pair_model(inputShape, head=None if contrastive else "sigmoid",
+                                 architecture=args.architecture)
+        augmentation = build_augmentation(inputShape, args.seed) if args.augment else None
+        trainer = build_anchor_model(model, augmentation)
 
         # compile the model
         print("[INFO] compiling model...")
@@ -136,43 +224,97 @@ def main(argv=None):
             # categorical accuracy (positive pair above negative), not pair accuracy
             (loss, metrics) = ("binary_crossentropy",
                                [keras.metrics.BinaryAccuracy(name="accuracy")])
-        trainer.compile(loss=loss, optimizer="adam", metrics=metrics, steps_per_execution=steps)
+        learningRate = args.learning_rate
+        if args.schedule == "cosine":
+            learningRate = keras.optimizers.schedules.CosineDecay(
+                learningRate, decay_steps=args.epochs * math.ceil(len(trainY) / anchorsPerStep))
+        optimizer = (keras.optimizers.AdamW(learningRate, weight_decay=args.weight_decay)
+                     if args.weight_decay else keras.optimizers.Adam(learningRate))
+        trainer.compile(loss=loss, optimizer=optimizer,
+                        metrics=metrics, steps_per_execution=steps)
+
+    if multiworker:
+        from pyimagesearch.distributed import shard_by_data, work_around_keras_fit
+        (trainData, validationData) = (shard_by_data(trainData), shard_by_data(validationData))
+        work_around_keras_fit(trainer, trainData)
 
     # train the model
     print("[INFO] training model...")
-    os.makedirs(args.output, exist_ok=True)
-    with StopOnInterrupt() as interrupt:
+    os.makedirs(output, exist_ok=True)
+    # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
+    # finishing the epoch alone would leave the other workers waiting
+    with StopOnInterrupt(enabled=not multiworker) as interrupt:
         stopper = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                      interrupt.requested))
+        callbacks = [stopper, EpochTimer(), keras.callbacks.CSVLogger(logPath)]
+        if args.validation_split:
+            # with pairs of its own to choose on, keep the epoch that did best on them (the
+            # patience of every epoch means it never stops early, it only restores)
+            keepBest = keras.callbacks.EarlyStopping(patience=args.epochs,
+                                                     restore_best_weights=True)
+            callbacks.append(keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
         # in a log file
-        history = trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
-                              shuffle=False, verbose=1 if sys.stdout.isatty() else 2,
-                              callbacks=[stopper, EpochTimer(),
-                                         keras.callbacks.CSVLogger(logPath)])
+        try:
+            history = trainer.fit(trainData, validation_data=validationData,
+                                  epochs=args.epochs, shuffle=False,
+                                  verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
+        except (tf.errors.UnavailableError, tf.errors.AbortedError,
+                tf.errors.CancelledError) as e:
+            if not multiworker:
+                raise
+            reason = str(e).strip().splitlines()[0][:200]
+            raise OSError(f"another worker left the run ({reason}); nothing was saved, the "
+                          f"previous model stays") from None
     epochsRun = len(history.history["loss"])
     if epochsRun < args.epochs:
         print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
+    epochKept = epochsRun
+    if args.validation_split:
+        epochKept = keepBest.best_epoch + 1
+        print(f"[INFO] keeping epoch {epochKept}, of the lowest validation loss "
+              f"({keepBest.best:.4f})")
 
-    # measure the model on the validation pairs; a similarity model keeps the tutorial's 0.5,
-    # a distance model works at the threshold that is most accurate on them
+    # measure the model on the validation pairs; the tutorial's similarity model keeps its
+    # 0.5, otherwise the model works at the threshold that is most accurate on them
     print("[INFO] evaluating siamese model...")
-    scores = model.predict(testData, verbose=0).reshape(-1)
     scoreKind = "distance" if contrastive else "similarity"
-    evaluation = evaluate_pairs(scores, labelTest, scoreKind,
+
+    def score(images, pairIdx, pairLabels):
+        # called batch by batch rather than through predict, which under a tf.distribute
+        # strategy would split the pairs across the workers
+        return np.concatenate([np.asarray(model(pair, training=False)).reshape(-1)
+                               for (pair, _) in pair_dataset(images, pairIdx, pairLabels,
+                                                             1024)])
+
+    scores = score(valX, pairVal, labelVal)
+    evaluation = evaluate_pairs(scores, labelVal, scoreKind,
                                 args.margin / 2 if contrastive else 0.5)
-    if contrastive:
-        evaluation = evaluate_pairs(scores, labelTest, scoreKind, evaluation["best_threshold"])
+    if contrastive or args.validation_split:
+        evaluation = evaluate_pairs(scores, labelVal, scoreKind, evaluation["best_threshold"])
     print(f"[INFO] validation pairs: {describe(evaluation)}")
+    choice = {"threshold_chosen_on": "test pairs (the tutorial's validation data)"}
+    if args.validation_split:
+        (pairTest, labelTest) = make_pair_indices(testY, rng)
+        testEvaluation = evaluate_pairs(score(testX, pairTest, labelTest), labelTest,
+                                        scoreKind, evaluation["threshold"])
+        print(f"[INFO] test pairs: {describe(testEvaluation)}")
+        choice = {"threshold_chosen_on": f"validation split: {len(valY)} training images "
+                                         f"({args.validation_split:g}), seed {args.seed}",
+                  "test": summary(testEvaluation)}
 
     # serialize the model to disk, with what the test script needs to read its output
     print("[INFO] saving siamese model...")
     save_model(model, modelPath, metadata={
         "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
         "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
-        "dataset": args.dataset, "epochs": epochsRun, "batch_size": args.batch_size,
-        "resample_pairs": args.resample_pairs,
+        "dataset": args.dataset, "epochs": epochsRun, "epoch_kept": epochKept,
+        "batch_size": args.batch_size, "resample_pairs": args.resample_pairs,
+        "architecture": args.architecture, "augment": args.augment,
+        "learning_rate": args.learning_rate, "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+        "validation_split": args.validation_split, **choice,
         "seed": args.seed, "precision": precision, "strategy": args.strategy,
         "validation": summary(evaluation),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
@@ -181,6 +323,15 @@ def main(argv=None):
     print("[INFO] plotting training history...")
     plot_training(history, plotPath)
     plot_roc(evaluation, rocPath)
+    # what the network learned: the validation images' embeddings, 200 of each class at most
+    shown = sample_per_class(valY, 200 * len(np.unique(valY)), seed=args.seed or 0)
+    sister = model.get_layer("sister_network")
+    embeddings = sister(valX[shown][..., np.newaxis].astype("float32") / 255.0,
+                        training=False)
+    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath)
+    if multiworker:
+        from pyimagesearch.distributed import weights_checksum
+        print(f"[INFO] weights checksum: {weights_checksum(model)}")
 
 
 if __name__ == "__main__":

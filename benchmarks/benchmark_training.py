@@ -3,6 +3,8 @@
     python benchmarks/benchmark_training.py                       # full MNIST, 1 epoch
     python benchmarks/benchmark_training.py --pairs 20000 --epochs 2
     python benchmarks/benchmark_training.py --from-log output/training_log.csv --target 0.8810
+    python benchmarks/benchmark_training.py --architecture small_vgg --variants mixed_bfloat16 \
+        --epochs 12 --target 0.99
 
 Each variant trains in its own process on the same pairs (same seed): "baseline" is
 benchmarks/tutorial_baseline.py (float64 pair arrays, model.fit on numpy), the others are
@@ -10,8 +12,11 @@ train_siamese_network.py at each --precision; a variant named PRECISION+resample
 with --resample-pairs (fresh pairs every epoch). Reported per variant: training throughput in
 pairs per second (training steps only, validation excluded), the process's peak resident
 memory, and the validation accuracy after the last epoch; then each variant's ratios to the
-baseline. The cores a variant kept busy (its CPU time over its training time) show whether a
-shared machine took CPU away from it: a ratio measured then is not a fair one.
+baseline. --architecture trains another sister network than the tutorial's in every variant
+but the baseline (small_vgg holds out 10% of the training images as its validation pairs, so
+its target is measured on those). The cores a variant kept busy (its CPU time over its
+training time) show whether a shared machine took CPU away from it: a ratio measured then is
+not a fair one.
 """
 import argparse
 import csv
@@ -22,6 +27,8 @@ import tempfile
 
 import numpy as np
 from common import ROOT, add_data_arguments, load_training_subset
+
+from pyimagesearch.config import ARCHITECTURES
 
 
 def time_to_target(rows, target):
@@ -53,8 +60,10 @@ def parse_variant(variant):
     return precision, bool(plus)
 
 
-def run_variant(variant, dataset, epochs, seed, workdir):
+def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"):
     """Train one variant in a child process; returns (log rows, peak RSS in MB)."""
+    from pyimagesearch.config import output_paths
+
     log = os.path.join(workdir, f"{variant}.csv")
     if variant == "baseline":
         command = [os.path.join(ROOT, "benchmarks", "tutorial_baseline.py"), "--log", log]
@@ -62,8 +71,9 @@ def run_variant(variant, dataset, epochs, seed, workdir):
         (precision, resample) = parse_variant(variant)
         output = os.path.join(workdir, variant)
         command = [os.path.join(ROOT, "train_siamese_network.py"), "--output", output,
-                   "--precision", precision] + (["--resample-pairs"] if resample else [])
-        log = os.path.join(output, "training_log.csv")
+                   "--precision", precision, "--architecture", architecture] + (
+                       ["--resample-pairs"] if resample else [])
+        log = output_paths(output, architecture=architecture)[2]
     command = [sys.executable, *command, "--dataset", dataset, "--epochs", str(epochs),
                "--seed", str(seed)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
@@ -85,6 +95,9 @@ def main():
                     help="comma-separated: baseline and/or precisions, each optionally with "
                          "+resample (e.g. mixed_bfloat16+resample) (default: the three "
                          "without resampling)")
+    ap.add_argument("--architecture", choices=ARCHITECTURES, default="tutorial",
+                    help="sister network of every variant but the baseline (default: "
+                         "tutorial)")
     ap.add_argument("--target", type=float, default=0.8810,
                     help="validation accuracy whose time to reach is reported (default: "
                          "0.8810, the tutorial's after 100 epochs)")
@@ -115,7 +128,8 @@ def main():
         print(f"[INFO] {2 * count} training pairs, {2 * len(testX)} validation pairs, "
               f"{args.epochs} epoch(s), seed {args.seed}")
         for variant in variants:
-            (rows, rss) = run_variant(variant, subset, args.epochs, args.seed, workdir)
+            (rows, rss) = run_variant(variant, subset, args.epochs, args.seed, workdir,
+                                      args.architecture)
             seconds = [float(row["seconds"]) for row in rows]
             cores = sum(float(row["cores"]) * s for (row, s) in zip(rows, seconds)) / sum(seconds)
             accuracy = float(rows[-1]["val_accuracy"])

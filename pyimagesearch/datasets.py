@@ -143,6 +143,29 @@ def _to_uint8(images, what):
     return np.round(images * scale).astype(np.uint8)
 
 
+def split_validation(labels, fraction, rng=None):
+    """Hold out fraction of every class's images: (training indices, validation indices).
+
+    The draw is stratified (each class keeps its share, at least one image on each side) and
+    comes from rng (a numpy Generator or a seed); both index arrays are sorted.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"the validation split must lie strictly between 0 and 1, got "
+                         f"{fraction!r}")
+    labels = np.asarray(labels).reshape(-1)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    held = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        count = int(round(fraction * len(members)))
+        if len(members) < 2 or not 0 < count < len(members):
+            raise DatasetError(f"class {label} has {len(members)} training image(s): too few "
+                               f"to hold out {fraction:g} of them for validation")
+        held.append(rng.choice(members, count, replace=False))
+    validation = np.sort(np.concatenate(held))
+    return np.setdiff1d(np.arange(len(labels)), validation), validation
+
+
 def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
     """A tf.data pipeline of (tuple of image batches, labels) scaled to [0, 1].
 

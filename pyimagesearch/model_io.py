@@ -1,11 +1,16 @@
 """The one place that knows how a trained siamese model is laid out on disk.
 
-A model is a TensorFlow SavedModel directory (written with model.export, read back with
-tf.saved_model.load, as Keras 3 requires) holding, besides the SavedModel itself, a small
-metadata.json that says how to read the model's output.
+A model is a TensorFlow SavedModel directory (written with Keras's ExportArchive, read back
+with tf.saved_model.load, as Keras 3 requires) with two endpoints: `serve` (a pair of image
+batches in, their scores out) and `embed` (a batch of images in, their float32 embeddings
+out). Beside it, a small metadata.json says how to read the scores; it describes the model,
+the SavedModel's own signature decides its input.
 """
+import errno
 import json
+import math
 import os
+import secrets
 import shutil
 
 import numpy as np
@@ -16,8 +21,30 @@ DEFAULT_METADATA = {"loss": "binary_crossentropy", "score": "similarity", "thres
                     "input_shape": [28, 28, 1]}
 
 
+SCORE_KINDS = ("similarity", "distance")
+LOSSES = ("binary_crossentropy", "contrastive")
+
+
 class ModelError(ValueError):
     """A model path that is missing or does not hold a usable siamese SavedModel."""
+
+
+def export_model(model, path):
+    """Write the pair model as a SavedModel at path with the `serve` and `embed` endpoints."""
+    import keras
+    import tensorflow as tf
+
+    sister = model.get_layer("sister_network")
+    shape = (None, *model.inputs[0].shape[1:])
+    archive = keras.export.ExportArchive()
+    archive.track_and_add_endpoint(
+        "serve", model, [[tf.TensorSpec(shape, tf.float32, name=name)
+                          for name in ("image_a", "image_b")]])
+    archive.track(sister)
+    # float32 whatever the precision the model was trained in
+    archive.add_endpoint("embed", lambda images: tf.cast(sister(images), tf.float32),
+                         input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
+    archive.write_out(path, verbose=False)
 
 
 def save_model(model, modelPath, metadata=None):
@@ -28,10 +55,10 @@ def save_model(model, modelPath, metadata=None):
     """
     modelPath = os.path.normpath(modelPath)
     os.makedirs(os.path.dirname(os.path.abspath(modelPath)), exist_ok=True)
-    partial = f"{modelPath}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
+    # unique per save, even for two saves in one process
+    partial = f"{modelPath}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        model.export(partial, format="tf_saved_model", verbose=False)
+        export_model(model, partial)
         with open(os.path.join(partial, METADATA_FILE), "w") as f:
             json.dump({**DEFAULT_METADATA, **(metadata or {})}, f, indent=2, sort_keys=True)
         _swap_in(partial, modelPath)
@@ -39,20 +66,29 @@ def save_model(model, modelPath, metadata=None):
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _swap_in(newPath, modelPath):
-    old = f"{modelPath}.old-{os.getpid()}"
-    if os.path.lexists(modelPath):
-        os.rename(modelPath, old)
-    try:
-        os.rename(newPath, modelPath)
-    except BaseException:
-        if os.path.lexists(old):
-            os.rename(old, modelPath)
-        raise
-    if os.path.isdir(old):
-        shutil.rmtree(old)
-    elif os.path.lexists(old):
-        os.remove(old)
+def _swap_in(newPath, modelPath, attempts=20):
+    # Another process saving to the same path can put its model in place between our two
+    # renames; then ours finds the path taken, moves that one aside too and tries again.
+    # The last model swapped in stays, and no process loses its model halfway.
+    for attempt in range(attempts):
+        old = f"{modelPath}.old-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.rename(modelPath, old)
+        except FileNotFoundError:
+            pass
+        try:
+            os.rename(newPath, modelPath)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == attempts - 1:
+                if os.path.lexists(old) and not os.path.lexists(modelPath):
+                    os.rename(old, modelPath)
+                raise
+        finally:
+            if os.path.isdir(old):
+                shutil.rmtree(old, ignore_errors=True)
+            elif os.path.lexists(old):
+                os.remove(old)
 
 
 def update_metadata(modelPath, updates):
@@ -82,7 +118,50 @@ def read_metadata(modelPath):
         raise ModelError(f"{path} is not readable JSON ({e})") from None
     if not isinstance(metadata, dict):
         raise ModelError(f"{path} does not hold a JSON object")
-    return {**DEFAULT_METADATA, **metadata}
+    metadata = {**DEFAULT_METADATA, **metadata}
+    check_metadata(metadata, path)
+    return metadata
+
+
+def _is_number(value):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def check_threshold(threshold, scoreKind, where="--threshold"):
+    """Raise ValueError unless threshold is a usable decision threshold for scoreKind: a
+    finite similarity in [0, 1], or a finite distance of at least 0."""
+    if not _is_number(threshold):
+        raise ValueError(f"{where} must be a finite number, got {threshold!r}")
+    if scoreKind == "similarity" and not 0 <= threshold <= 1:
+        raise ValueError(f"{where} must lie in [0, 1] for a similarity, got {threshold!r}")
+    if scoreKind == "distance" and threshold < 0:
+        raise ValueError(f"{where} must be at least 0 for a distance, got {threshold!r}")
+
+
+def check_metadata(metadata, path=METADATA_FILE):
+    """Raise ModelError naming the field and the file for the first field of metadata that
+    has a wrong type or value (the fields the scripts rely on)."""
+    def bad(field, why):
+        raise ModelError(f"{path}: field {field!r} {why}, got {metadata[field]!r}")
+
+    if metadata["score"] not in SCORE_KINDS:
+        bad("score", f"must be one of {', '.join(SCORE_KINDS)}")
+    if metadata["loss"] not in LOSSES:
+        bad("loss", f"must be one of {', '.join(LOSSES)}")
+    try:
+        check_threshold(metadata["threshold"], metadata["score"])
+    except ValueError:
+        bad("threshold", "must be a finite number: a similarity in [0, 1] or a distance of "
+                         "at least 0")
+    shape = metadata["input_shape"]
+    if (not isinstance(shape, list) or len(shape) != 3
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                       for d in shape)):
+        bad("input_shape", "must be [height, width, channels] of positive integers")
+    if metadata.get("margin") is not None and not (_is_number(metadata["margin"])
+                                                   and metadata["margin"] > 0):
+        bad("margin", "must be a positive number or null")
 
 
 def check_model_path(modelPath):
@@ -103,22 +182,41 @@ class SiameseModel:
         try:
             self._model = tf.saved_model.load(modelPath)
             self._serve = self._model.serve
+            (specA, specB) = self._serve.concrete_functions[0].structured_input_signature[0][0]
         except Exception as e:  # TensorFlow raises many types for a damaged SavedModel
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"{modelPath} is not a readable siamese SavedModel "
                              f"({reason})") from None
+        # the SavedModel's own signature decides the input; the metadata must agree with it
+        self.input_shape = tuple(int(d) for d in specA.shape[1:])
+        self.input_dtype = specA.dtype.as_numpy_dtype
+        if list(self.input_shape) != self.metadata["input_shape"]:
+            raise ModelError(f"{os.path.join(modelPath, METADATA_FILE)}: field 'input_shape' "
+                             f"says {self.metadata['input_shape']} but the SavedModel takes "
+                             f"{list(self.input_shape)}")
+        self._embed = getattr(self._model, "embed", None)
 
-    @property
-    def input_shape(self):
-        return tuple(self.metadata["input_shape"])
+    def embed(self, images, batchSize=1024):
+        """The embeddings (n, embeddingDim) of a batch of images (n, height, width, channels),
+        as float32, through the SavedModel's `embed` endpoint."""
+        if self._embed is None:
+            raise ModelError(f"{self.path} has no embed endpoint (exported by an older "
+                             f"version): re-export it with tools/upgrade_model.py")
+        images = np.asarray(images, self.input_dtype)
+        if images.shape[1:] != self.input_shape:
+            raise ValueError(f"the model takes images shaped {self.input_shape}, got "
+                             f"{images.shape[1:]}")
+        return np.concatenate([np.asarray(self._embed(images[start:start + batchSize]))
+                               for start in range(0, len(images), batchSize)]
+                              or [np.zeros((0, 0), np.float32)])
 
     def predict(self, imagesA, imagesB, batchSize=1024):
         """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,).
 
         Large inputs go through the model batchSize pairs at a time to bound memory.
         """
-        imagesA = np.asarray(imagesA, np.float32)
-        imagesB = np.asarray(imagesB, np.float32)
+        imagesA = np.asarray(imagesA, self.input_dtype)
+        imagesB = np.asarray(imagesB, self.input_dtype)
         if imagesA.shape != imagesB.shape:
             raise ValueError(f"imagesA {imagesA.shape} and imagesB {imagesB.shape} differ")
         if imagesA.shape[1:] != self.input_shape:

@@ -3,6 +3,7 @@ import keras
 from keras import layers
 
 from pyimagesearch.layers import Dropout
+from pyimagesearch.small_vgg_network import build_small_vgg_model
 from pyimagesearch.utils import euclidean_distance
 
 
@@ -42,13 +43,28 @@ def build_siamese_model(inputShape, embeddingDim=48, fastDropout=True):
     return keras.Model(inputs, outputs, name="sister_network")
 
 
-def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=True):
+def build_sister_network(architecture, inputShape, embeddingDim=48, fastDropout=True):
+    """The sister network named architecture (a key of SISTER_NETWORKS).
+
+    fastDropout is passed to the tutorial's network, the only one with dropout.
+    """
+    if architecture not in SISTER_NETWORKS:
+        raise ValueError(f"architecture must be one of {', '.join(SISTER_NETWORKS)}, got "
+                         f"{architecture!r}")
+    if architecture == "tutorial":
+        return build_siamese_model(inputShape, embeddingDim, fastDropout)
+    return SISTER_NETWORKS[architecture](inputShape, embeddingDim)
+
+
+def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=True,
+                     architecture="tutorial"):
     """Build the full siamese model: two images through one shared sister network.
 
     head="sigmoid" (the tutorial's model): the euclidean distance feeds Dense(1, sigmoid) and
     the output is a similarity in [0, 1]; 19,890 parameters for 28x28x1.
     head=None (the contrastive-loss model): the output is the distance itself.
-    fastDropout as for build_siamese_model.
+    fastDropout as for build_siamese_model; architecture names the sister network
+    (SISTER_NETWORKS: "tutorial", the default, or "small_vgg").
     """
     if head not in ("sigmoid", None):
         raise ValueError(f"head must be 'sigmoid' or None, got {head!r}")
@@ -56,7 +72,7 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=Tr
     # configure the siamese network
     imgA = keras.Input(shape=inputShape, name="image_a")
     imgB = keras.Input(shape=inputShape, name="image_b")
-    featureExtractor = build_siamese_model(inputShape, embeddingDim, fastDropout)
+    featureExtractor = build_sister_network(architecture, inputShape, embeddingDim, fastDropout)
     featsA = featureExtractor(imgA)
     featsB = featureExtractor(imgB)
 
@@ -77,23 +93,32 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=Tr
     return keras.Model(inputs=[imgA, imgB], outputs=outputs, name="siamese_network")
 
 
-def build_anchor_model(pairModel):
+def build_anchor_model(pairModel, augmentation=None):
     """A training view of pairModel that embeds each anchor image once for both of its pairs.
 
     Inputs (anchor, positive partner, negative partner); output (batch, 2): the score of the
     positive pair, then of the negative pair. It shares every layer (and weight) with
     pairModel, so training it trains pairModel, at 3 sister passes per 2 pairs instead of 4.
+    augmentation (a model from pyimagesearch.augmentation) transforms each of the three images
+    independently before the sister network; it lives in this view only, so pairModel (the
+    model that is saved) never holds it.
     """
     sister = pairModel.get_layer("sister_network")
     distance = pairModel.get_layer("euclidean_distance")
     head = [layer for layer in pairModel.layers if layer.name == "similarity"]
     inputShape = tuple(pairModel.inputs[0].shape[1:])
-    (anchor, positive, negative) = (keras.Input(shape=inputShape, name=name)
-                                    for name in ("anchor", "positive", "negative"))
+    inputs = [keras.Input(shape=inputShape, name=name)
+              for name in ("anchor", "positive", "negative")]
+    (anchor, positive, negative) = inputs
+    if augmentation is not None:
+        (anchor, positive, negative) = (augmentation(image) for image in inputs)
     featsAnchor = sister(anchor)
     scores = [distance([featsAnchor, sister(partner)]) for partner in (positive, negative)]
     if head:
         scores = [head[0](score) for score in scores]
     outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
-    return keras.Model(inputs=[anchor, positive, negative], outputs=outputs,
-                       name="siamese_anchor_view")
+    return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
+
+
+# the sister networks --architecture offers, by name: the tutorial's (the default) first
+SISTER_NETWORKS = {"tutorial": build_siamese_model, "small_vgg": build_small_vgg_model}

@@ -1,6 +1,4 @@
 """Training helpers: precision, distribution strategy, per-epoch timing, stopping early."""
-import json
-import os
 import signal
 import time
 
@@ -29,12 +27,13 @@ def default_precision():
     return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
-def get_strategy(name):
+def get_strategy(name, peerTimeout=300):
     """The tf.distribute strategy for --strategy.
 
     default: one device. mirrored: MirroredStrategy over every local GPU, or over the logical
     CPU devices when there is no GPU. multiworker: MultiWorkerMirroredStrategy over the
-    machines listed in TF_CONFIG (one local worker without it).
+    machines listed in TF_CONFIG (one local worker without it), waiting at most peerTimeout
+    seconds for them (pyimagesearch.distributed.multiworker_strategy).
     """
     import tensorflow as tf
 
@@ -44,14 +43,8 @@ def get_strategy(name):
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multiworker":
-        config = os.environ.get("TF_CONFIG")
-        if config is not None:
-            try:
-                json.loads(config)
-            except ValueError as e:
-                raise ValueError(f"TF_CONFIG is not valid JSON ({e}); see the README's "
-                                 f"multiworker example") from None
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        from pyimagesearch.distributed import multiworker_strategy
+        return multiworker_strategy(peerTimeout)
     raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
 
@@ -79,12 +72,13 @@ class StopOnInterrupt:
     """First Ctrl-C (or SIGTERM): finish the current epoch, then stop and save what was
     learned. A second one aborts at once without saving, leaving the previous model as it was."""
 
-    def __init__(self):
+    def __init__(self, enabled=True):
         self.requested = False
+        self.enabled = enabled
 
     def __enter__(self):
         self._previous = {s: signal.signal(s, self._handle)
-                          for s in (signal.SIGINT, signal.SIGTERM)}
+                          for s in (signal.SIGINT, signal.SIGTERM)} if self.enabled else {}
         return self
 
     def __exit__(self, *exc):

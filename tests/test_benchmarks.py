@@ -54,3 +54,12 @@ def test_ideas_benchmark_refuses_bad_numbers():
     result = run_script("benchmarks/benchmark_ideas.py", "--rounds", 0)
     assert result.returncode == 2
     assert "--rounds at least 1" in result.stderr
+
+
+def test_benchmark_trains_another_architecture(tiny_npz):
+    result = run_script("benchmarks/benchmark_training.py", "--dataset", tiny_npz,
+                        "--pairs", 200, "--variants", "float32", "--architecture", "small_vgg",
+                        "--target", 0.5)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\[RESULT\] +float32: .*val accuracy 0\.5000 (first reached|not "
+                     r"reached)", result.stdout), result.stdout

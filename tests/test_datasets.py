@@ -165,3 +165,19 @@ def test_resampled_pairs_are_fresh_every_epoch_and_keep_the_tutorials_rules():
     # the same seed draws the same pairs
     again = epoch_rows(resampled_pair_dataset(images, labels, batchSize=16, seed=3))[0]
     assert {tuple(r) for r in again} == first
+
+
+def test_split_validation_holds_out_a_share_of_every_class():
+    from pyimagesearch.datasets import split_validation
+    labels = np.repeat(np.arange(4), [10, 20, 30, 40])
+    (train, held) = split_validation(labels, 0.1, rng=7)
+    assert len(held) == 10 and sorted(np.concatenate([train, held])) == list(range(100))
+    assert np.bincount(labels[held]).tolist() == [1, 2, 3, 4]
+    again = split_validation(labels, 0.1, rng=7)
+    np.testing.assert_array_equal(again[1], held)
+    assert not np.array_equal(split_validation(labels, 0.1, rng=8)[1], held)
+    for fraction in (0, 1, -0.1, 1.5):
+        with pytest.raises(ValueError):
+            split_validation(labels, fraction)
+    with pytest.raises(DatasetError, match="class 1"):
+        split_validation(np.array([0, 0, 0, 0, 1]), 0.5)

@@ -42,12 +42,13 @@ def test_a_failed_export_keeps_the_previous_model(model, tmp_path, monkeypatch):
     path = str(tmp_path / "siamese_model")
     save_model(model, path, metadata={"epochs": 1})
 
-    def half_written_export(filepath, **kwargs):
+    def half_written_export(model, filepath):
         os.makedirs(filepath)
         open(os.path.join(filepath, "saved_model.pb"), "wb").close()
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(model, "export", half_written_export)
+    import pyimagesearch.model_io
+    monkeypatch.setattr(pyimagesearch.model_io, "export_model", half_written_export)
     with pytest.raises(OSError, match="No space"):
         save_model(model, path, metadata={"epochs": 2})
     assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
@@ -104,3 +105,86 @@ def test_update_metadata_keeps_the_rest(model, tmp_path):
     metadata = read_metadata(path)
     assert metadata["epochs"] == 4 and metadata["rendered_digits"] == {"accuracy": 0.9}
     assert sorted(os.listdir(path)).count(METADATA_FILE) == 1
+
+
+def test_embed_endpoint_gives_the_sister_networks_embeddings(model, tmp_path):
+    import tensorflow as tf
+    path = str(tmp_path / "m")
+    save_model(model, path)
+    (a, _) = some_pairs(5)
+    loaded = SiameseModel(path)
+    embeddings = loaded.embed(a, batchSize=2)
+    assert embeddings.shape == (5, 48) and embeddings.dtype == np.float32
+    expected = model.get_layer("sister_network").predict(a, verbose=0)
+    np.testing.assert_allclose(embeddings, expected, rtol=1e-5, atol=1e-6)
+    # the endpoint as a user calls it, straight from TensorFlow
+    raw = tf.saved_model.load(path)
+    np.testing.assert_allclose(raw.embed(a).numpy(), embeddings, rtol=1e-5, atol=1e-6)
+    assert set(raw.signatures) >= {"serve", "embed"}
+    with pytest.raises(ValueError, match="takes images shaped"):
+        loaded.embed(a[:, :20])
+
+
+def test_a_model_without_the_embed_endpoint_says_how_to_add_it(model, tmp_path):
+    path = str(tmp_path / "old_export")
+    model.export(path, verbose=False)
+    with pytest.raises(ModelError, match="upgrade_model.py"):
+        SiameseModel(path).embed(some_pairs(1)[0])
+
+
+def test_input_shape_comes_from_the_savedmodel(model, tmp_path):
+    path = str(tmp_path / "m")
+    save_model(model, path)
+    loaded = SiameseModel(path)
+    assert loaded.input_shape == (28, 28, 1) and loaded.input_dtype == np.float32
+    from pyimagesearch.model_io import update_metadata
+    update_metadata(path, {"input_shape": [32, 32, 1]})
+    with pytest.raises(ModelError, match=r"metadata.json: field 'input_shape' says \[32, 32, "
+                                         r"1\] but the SavedModel takes \[28, 28, 1\]"):
+        SiameseModel(path)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("input_shape", "abc"), ("input_shape", [28, 28]), ("input_shape", [28, -1, 1]),
+    ("input_shape", [28.5, 28, 1]), ("threshold", "high"), ("threshold", float("nan")),
+    ("threshold", 1.5), ("score", "probability"), ("loss", "hinge"), ("margin", -1),
+    ("threshold", True)])
+def test_wrong_metadata_fields_are_named(model, tmp_path, field, value):
+    path = str(tmp_path / "m")
+    save_model(model, path)
+    metadata = json.load(open(os.path.join(path, METADATA_FILE)))
+    metadata[field] = value
+    with open(os.path.join(path, METADATA_FILE), "w") as f:
+        json.dump(metadata, f)
+    with pytest.raises(ModelError, match=f"metadata.json: field '{field}'"):
+        read_metadata(path)
+
+
+def test_a_distance_threshold_may_exceed_one():
+    from pyimagesearch.model_io import DEFAULT_METADATA, check_metadata, check_threshold
+    check_metadata({**DEFAULT_METADATA, "score": "distance", "loss": "contrastive",
+                    "threshold": 1.7, "margin": 2.0})
+    for (value, kind) in ((float("nan"), "similarity"), (float("inf"), "distance"),
+                          (-0.1, "distance"), (1.01, "similarity")):
+        with pytest.raises(ValueError, match="--threshold"):
+            check_threshold(value, kind)
+
+
+def test_saves_racing_for_one_path_leave_one_whole_model(model, tmp_path, monkeypatch):
+    # the second save finds the path taken between the first one's two renames
+    import pyimagesearch.model_io as model_io
+    path = str(tmp_path / "siamese_model")
+    save_model(model, path, metadata={"epochs": 1})
+    realRename = os.rename
+    raced = []
+
+    def rename(source, target):
+        if target == path and not raced:
+            raced.append(True)
+            save_model(model, path, metadata={"epochs": 2})
+        return realRename(source, target)
+
+    monkeypatch.setattr(model_io.os, "rename", rename)
+    save_model(model, path, metadata={"epochs": 3})
+    assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
+    assert SiameseModel(path).metadata["epochs"] == 3

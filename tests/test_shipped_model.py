@@ -12,7 +12,8 @@ from pyimagesearch.images import list_image_paths, load_image
 from pyimagesearch.model_io import SiameseModel
 
 SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
-           os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH)]
+           os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH),
+           os.path.join(ROOT, config.SMALL_VGG_MODEL_PATH)]
 
 
 def test_examples_are_the_committed_digits():
@@ -24,7 +25,7 @@ def test_examples_are_the_committed_digits():
         assert image[:2].max() == 0 and image.max() > 0.9  # white digit on black
 
 
-@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive"])
+@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive", "small_vgg"])
 def test_shipped_model_tells_same_from_different(modelPath):
     model = SiameseModel(modelPath)
     images = np.stack([load_image(p)[0] for p in
@@ -51,3 +52,23 @@ def test_readme_main_command_runs(tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(lines) == 10
     assert (tmp_path / "pairs" / "montage.png").exists()
+
+
+def test_the_accurate_model_gets_every_example_pair_right(tmp_path):
+    result = run_script("test_siamese_network.py", "--input", "examples", "--model",
+                        config.SMALL_VGG_MODEL_PATH, "--output", tmp_path / "pairs")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
+    assert len(lines) == 10
+    for line in lines:
+        (names, verdict) = (line.split(": ", 1)[1].split(" - ")[0], line.split(" - ")[-1])
+        (a, b) = (int(name[6:8]) for name in names.split(" vs "))
+        same = EXAMPLE_LABELS[a - 1] == EXAMPLE_LABELS[b - 1]
+        assert verdict == ("same" if same else "different"), line
+
+
+def test_the_accurate_model_says_how_it_was_made():
+    metadata = SiameseModel(os.path.join(ROOT, config.SMALL_VGG_MODEL_PATH)).metadata
+    assert (metadata["architecture"], metadata["augment"]) == ("small_vgg", True)
+    assert metadata["threshold_chosen_on"].startswith("validation split")
+    assert metadata["threshold"] == metadata["validation"]["best_threshold"]

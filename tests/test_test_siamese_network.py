@@ -198,5 +198,56 @@ def test_help_explains_every_flag():
     result = run_script("test_siamese_network.py", "--help")
     assert result.returncode == 0
     for flag in ("--input", "--pairs", "--seed", "--model", "--threshold", "--output",
-                 "--prepare", "--no-prepare"):
+                 "--prepare", "--no-prepare", "--verbose"):
         assert flag in result.stdout
+
+
+def test_senseless_thresholds_are_refused_before_any_work(trained_output, contrastive_output):
+    model = trained_output[0] / "siamese_model"
+    for value in ("nan", "inf", "-inf", "1.5", "-0.1"):
+        result = run_script("test_siamese_network.py", "--input", ROOT + "/examples",
+                            "--model", model, "--threshold", value)
+        assert_clean_error(result, "--threshold")
+        assert "[INFO]" not in result.stdout
+    # a distance may exceed 1, not fall below 0
+    distanceModel = contrastive_output[0] / "contrastive_siamese_model"
+    result = run_script("test_siamese_network.py", "--input", ROOT + "/examples", "--model",
+                        distanceModel, "--threshold", "1.5", "--pairs", "1")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("input_shape", "abc", "field 'input_shape'"),
+    ("input_shape", [32, 32, 1], "field 'input_shape' says [32, 32, 1] but the SavedModel "
+                                 "takes [28, 28, 1]"),
+    ("score", "odds", "field 'score'")])
+def test_tampered_metadata_gets_one_line_naming_the_field(trained_output, tmp_path, field,
+                                                          value, message):
+    import json
+    model = tmp_path / "model"
+    shutil.copytree(trained_output[0] / "siamese_model", model)
+    metadata = json.loads((model / "metadata.json").read_text())
+    metadata[field] = value
+    (model / "metadata.json").write_text(json.dumps(metadata))
+    result = run_script("test_siamese_network.py", "--input", ROOT + "/examples", "--model",
+                        model, "--output", tmp_path / "figs")
+    assert_clean_error(result, message, "metadata.json")
+    assert not (tmp_path / "figs").exists()
+
+
+def test_quiet_unless_asked(trained_output, tmp_path):
+    import subprocess
+    import sys
+    env = {key: value for (key, value) in os.environ.items()
+           if key != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, os.path.join(ROOT, "test_siamese_network.py"), "--input",
+               os.path.join(ROOT, "examples"), "--model",
+               str(trained_output[0] / "siamese_model"), "--output", str(tmp_path / "figs")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                            env={**env, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert len(result_lines(result.stdout)) == 10
+    verbose = subprocess.run(command + ["--verbose"], capture_output=True, text=True,
+                             timeout=300, env={**env, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg"})
+    assert verbose.returncode == 0
+    assert result_lines(verbose.stdout) == result_lines(result.stdout)

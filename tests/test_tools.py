@@ -29,3 +29,50 @@ def test_evaluate_measures_and_records(trained_output, tiny_npz):
     assert metadata["mnist_test_pairs"]["pairs"] == 200
     assert metadata["rendered_digits"]["pairs"] == 80
     assert "validation" in metadata  # the training script's own figures stay
+
+
+def test_evaluate_refuses_a_senseless_threshold_and_can_skip_the_digits(trained_output,
+                                                                       tiny_npz):
+    from conftest import assert_clean_error
+    model = trained_output[0] / "siamese_model"
+    result = run_script("tools/evaluate.py", "--model", model, "--dataset", tiny_npz,
+                        "--threshold", "nan")
+    assert_clean_error(result, "--threshold must be a finite number")
+    result = run_script("tools/evaluate.py", "--model", model, "--dataset", tiny_npz,
+                        "--digits", 0)
+    assert result.returncode == 0, result.stderr
+    assert "MNIST test pairs (200)" in result.stdout and "rendered" not in result.stdout
+
+
+def test_plot_embeddings_draws_any_saved_model(trained_output, tiny_npz, tmp_path):
+    model = trained_output[0] / "siamese_model"
+    result = run_script("tools/plot_embeddings.py", "--model", model, "--dataset", tiny_npz,
+                        "--count", 50, "--output", tmp_path / "e.png")
+    assert result.returncode == 0, result.stderr
+    assert "[INFO] 50 test images' embeddings (48-D) drawn to" in result.stdout
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\\x89PNG"
+
+
+def test_upgrade_model_adds_the_embed_endpoint_with_the_same_scores(trained_output,
+                                                                     tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from pyimagesearch.model_io import SiameseModel
+    old = tmp_path / "old"
+    # an export as older versions made it: serve only
+    SiameseModel(str(trained_output[0] / "siamese_model"))
+    keep = tf.saved_model.load(str(trained_output[0] / "siamese_model"))
+    tf.saved_model.save(keep, str(old), signatures={"serving_default": keep.serve})
+    (old / "metadata.json").write_text(
+        (trained_output[0] / "siamese_model" / "metadata.json").read_text())
+    rng = np.random.default_rng(1)
+    (a, b) = (rng.random((6, 28, 28, 1), dtype=np.float32) for _ in range(2))
+    before = SiameseModel(str(old)).predict(a, b)
+    result = run_script("tools/upgrade_model.py", old)
+    assert result.returncode == 0, result.stderr
+    assert "re-exported with the embed endpoint" in result.stdout
+    upgraded = SiameseModel(str(old))
+    np.testing.assert_allclose(upgraded.predict(a, b), before, rtol=1e-5)
+    assert upgraded.embed(a).shape == (6, 48)
+    assert "already has" in run_script("tools/upgrade_model.py", old).stdout

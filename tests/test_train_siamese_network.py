@@ -1,6 +1,7 @@
 import csv
 
 import numpy as np
+import pytest
 from conftest import assert_clean_error, run_script
 
 from pyimagesearch.model_io import SiameseModel
@@ -23,6 +24,7 @@ def test_training_writes_model_plot_and_log(trained_output):
     assert info_lines(result.stdout) == INFO_LINES
     assert (output / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert (output / "roc.png").read_bytes()[:4] == b"\x89PNG"
+    assert (output / "embeddings.png").read_bytes()[:4] == b"\x89PNG"
     rows = list(csv.DictReader(open(output / "training_log.csv")))
     assert len(rows) == 1 and {"accuracy", "val_accuracy", "loss", "val_loss"} <= set(rows[0])
     model = SiameseModel(str(output / "siamese_model"))
@@ -43,8 +45,8 @@ def test_contrastive_training_writes_its_own_files(contrastive_output):
     (output, result) = contrastive_output
     assert info_lines(result.stdout) == INFO_LINES
     assert sorted(p.name for p in output.iterdir()) == [
-        "contrastive_plot.png", "contrastive_roc.png", "contrastive_siamese_model",
-        "contrastive_training_log.csv"]
+        "contrastive_embeddings.png", "contrastive_plot.png", "contrastive_roc.png",
+        "contrastive_siamese_model", "contrastive_training_log.csv"]
     rows = list(csv.DictReader(open(output / "contrastive_training_log.csv")))
     assert "accuracy" not in rows[0] and "val_loss" in rows[0]
     model = SiameseModel(str(output / "contrastive_siamese_model"))
@@ -60,8 +62,11 @@ def test_help_explains_every_flag():
     result = run_script("train_siamese_network.py", "--help")
     assert result.returncode == 0
     for flag in ("--dataset", "--epochs", "--batch-size", "--output", "--seed", "--loss",
-                 "--margin"):
+                 "--margin", "--augment", "--no-augment", "--validation-split",
+                 "--learning-rate", "--schedule", "--weight-decay", "--worker-timeout",
+                 "--resample-pairs", "--verbose"):
         assert flag in result.stdout
+    assert "--architecture {tutorial,small_vgg}" in result.stdout
 
 
 def test_offline_without_a_dataset_says_how_to_pass_one(tmp_path):
@@ -95,7 +100,13 @@ def test_bad_datasets_get_one_clear_line(tmp_path):
 
 def test_bad_numbers_are_refused():
     for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--epochs", "ten"],
-                 ["--margin", "0"], ["--loss", "hinge"]):
+                 ["--margin", "0"], ["--loss", "hinge"], ["--margin", "nan"],
+                 ["--margin", "inf"], ["--architecture", "resnet"],
+                 ["--validation-split", "1"], ["--validation-split", "-0.1"],
+                 ["--validation-split", "nan"], ["--learning-rate", "0"],
+                 ["--learning-rate", "nan"], ["--weight-decay", "-1"],
+                 ["--weight-decay", "nan"], ["--worker-timeout", "0"],
+                 ["--worker-timeout", "inf"], ["--schedule", "linear"]):
         result = run_script("train_siamese_network.py", *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "error:" in result.stderr
@@ -142,3 +153,81 @@ def test_several_steps_per_execution_learn_exactly_what_one_does(tiny_npz, tmp_p
     for (one, several) in zip(*logs):
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             np.testing.assert_allclose(float(several[key]), float(one[key]), rtol=1e-5)
+
+
+def test_the_tutorial_default_records_its_choices(trained_output):
+    metadata = SiameseModel(str(trained_output[0] / "siamese_model")).metadata
+    assert (metadata["architecture"], metadata["augment"], metadata["validation_split"]) == (
+        "tutorial", False, 0.0)
+    assert metadata["threshold_chosen_on"].startswith("test pairs") and "test" not in metadata
+
+
+@pytest.fixture(scope="module")
+def small_vgg_runs(tiny_npz, tmp_path_factory):
+    """Two one-epoch small_vgg trainings on tiny_npz with the same seed: the second with the
+    test labels shuffled, so anything the test labels decide would differ."""
+    shuffled = tmp_path_factory.mktemp("shuffled") / "tiny_shuffled.npz"
+    with np.load(tiny_npz) as data:
+        arrays = dict(data)
+    arrays["y_test"] = np.random.default_rng(0).permutation(arrays["y_test"])
+    np.savez(shuffled, **arrays)
+    runs = []
+    for dataset in (tiny_npz, shuffled):
+        output = tmp_path_factory.mktemp("small_vgg")
+        result = run_script("train_siamese_network.py", "--dataset", dataset, "--epochs", 2,
+                            "--output", output, "--seed", 4, "--architecture", "small_vgg",
+                            "--precision", "float32")
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs.append((output, result))
+    return runs
+
+
+def test_small_vgg_chooses_its_threshold_on_its_validation_split(small_vgg_runs):
+    (output, result) = small_vgg_runs[0]
+    assert sorted(p.name for p in output.iterdir()) == [
+        "small_vgg_embeddings.png", "small_vgg_plot.png", "small_vgg_roc.png",
+        "small_vgg_siamese_model", "small_vgg_training_log.csv"]
+    assert "[INFO] holding out 30 of 300 training images (10%) as validation pairs" in (
+        result.stdout)
+    assert "[INFO] test pairs: accuracy" in result.stdout
+    metadata = SiameseModel(str(output / "small_vgg_siamese_model")).metadata
+    assert (metadata["architecture"], metadata["augment"], metadata["validation_split"]) == (
+        "small_vgg", True, 0.1)
+    assert metadata["threshold_chosen_on"].startswith("validation split: 30 training images")
+    assert metadata["validation"]["pairs"] == 60 and metadata["test"]["pairs"] == 200
+    assert metadata["threshold"] == metadata["validation"]["best_threshold"]
+    assert metadata["test"]["threshold"] == metadata["threshold"]
+    assert 1 <= metadata["epoch_kept"] <= metadata["epochs"] == 2
+
+
+def test_the_test_labels_never_reach_the_choice(small_vgg_runs):
+    # same images, same seed, test labels shuffled: the same weights, epoch and threshold,
+    # only the test figures change
+    (first, second) = (SiameseModel(str(output / "small_vgg_siamese_model")).metadata
+                       for (output, _) in small_vgg_runs)
+    assert first["threshold"] == second["threshold"]
+    assert first["validation"] == second["validation"]
+    assert first["epoch_kept"] == second["epoch_kept"]
+    assert first["test"]["roc_auc"] != second["test"]["roc_auc"]
+
+
+def test_two_trainings_into_one_folder_leave_one_whole_model(tiny_npz, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    env = {**os.environ, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg"}
+    children = [subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train_siamese_network.py"), "--dataset",
+         str(tiny_npz), "--epochs", "1", "--output", str(tmp_path), "--seed", str(seed)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        for seed in (1, 2)]
+    for child in children:
+        (out, _) = child.communicate(timeout=300)
+        assert child.returncode == 0, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "embeddings.png", "plot.png", "roc.png", "siamese_model", "training_log.csv"]
+    model = SiameseModel(str(tmp_path / "siamese_model"))
+    assert model.metadata["seed"] in (1, 2)
+    assert model.predict(np.zeros((1, 28, 28, 1)), np.zeros((1, 28, 28, 1))).shape == (1,)

@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyimagesearch import config  # noqa: E402
-from pyimagesearch.cli import run  # noqa: E402
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
 
 
 def score_pairs(model, images, labels, seed):
@@ -35,28 +35,35 @@ def main():
     ap.add_argument("--dataset", default="mnist",
                     help="MNIST as for train_siamese_network.py: mnist, a .npz or an IDX folder")
     ap.add_argument("--digits", type=int, default=500,
-                    help="rendered digits to pair, two pairs each (default: 500)")
+                    help="rendered digits to pair, two pairs each; 0 skips them (for a "
+                         "dataset that is not digits) (default: 500)")
     ap.add_argument("--threshold", type=float, default=None,
                     help="decision threshold (default: the model's own)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
     ap.add_argument("--record", action="store_true",
                     help="also store the figures in the model's metadata.json")
+    add_verbose_argument(ap)
     args = ap.parse_args()
+    if args.digits < 0 or args.digits == 1:
+        ap.error("--digits must be 0 or at least 2")
 
+    quiet_tensorflow(args.verbose)
     from pyimagesearch.datasets import load_dataset
     from pyimagesearch.digits import make_digits
     from pyimagesearch.evaluation import describe, evaluate_pairs, summary
-    from pyimagesearch.model_io import SiameseModel, update_metadata
+    from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
 
     model = SiameseModel(args.model)
     scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
+    check_threshold(threshold, scoreKind)
     results = {}
     (_, (testX, testY)) = load_dataset(args.dataset)
-    (digitX, digitY) = make_digits(args.digits, seed=args.seed + 1)
-    for (name, key, images, labels) in (("MNIST test pairs", "mnist_test_pairs", testX, testY),
-                                        ("rendered digit pairs", "rendered_digits", digitX,
-                                         digitY)):
+    sets = [("MNIST test pairs", "mnist_test_pairs", testX, testY)]
+    if args.digits:
+        sets.append(("rendered digit pairs", "rendered_digits",
+                     *make_digits(args.digits, seed=args.seed + 1)))
+    for (name, key, images, labels) in sets:
         (scores, pairLabels) = score_pairs(model, images, labels, args.seed)
         evaluation = evaluate_pairs(scores, pairLabels, scoreKind, threshold)
         print(f"[INFO] {name} ({evaluation['pairs']}): {describe(evaluation)}")

@@ -1,0 +1,41 @@
+# import the necessary packages
+import keras
+from keras import layers
+
+
+def build_small_vgg_model(inputShape, embeddingDim=48):
+    """Build the accurate sister network: an image of inputShape in, an embeddingDim-long
+    vector out.
+
+    Three VGG-style blocks (3x3 convolution, batch normalisation, ReLU, 2x2 max-pooling) with
+    32, 64 and 128 filters, then global average pooling, a linear Dense(embeddingDim) and
+    normalisation to unit length: 99,536 parameters for 28x28x1. The 3x3 kernels stacked over
+    three scales see most of the digit (an 18x18-pixel receptive field, 22x22 after the last
+    pooling) before the global pooling, where the tutorial's network averages features of
+    7x7-pixel patches; batch normalisation replaces dropout and lets it train at a high rate.
+    """
+    if len(inputShape) != 3:
+        raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
+    if int(embeddingDim) < 1:
+        raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")
+
+    inputs = keras.Input(inputShape)
+    x = inputs
+    # three CONV => BN => RELU => POOL blocks, doubling the filters as the image halves
+    for filters in (32, 64, 128):
+        # no bias: the batch normalisation that follows has its own shift
+        x = layers.Conv2D(filters, (3, 3), padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(pool_size=(2, 2))(x)
+
+    # the pooling and the embedding in float32 whatever the precision policy: under
+    # bfloat16 (8 bits of mantissa) two close embeddings would differ by rounding noise
+    # about as large as the distances the threshold has to tell apart
+    pooledOutput = layers.GlobalAveragePooling2D(dtype="float32")(x)
+    embedding = layers.Dense(int(embeddingDim), dtype="float32")(pooledOutput)
+    # on the unit sphere: an unfamiliar image (another writer's, another scanner's) tends to
+    # get a small embedding, close to every other one and so "similar" to all of them;
+    # normalised, only its direction counts
+    outputs = layers.UnitNormalization(dtype="float32")(embedding)
+    return keras.Model(inputs, outputs, name="sister_network")

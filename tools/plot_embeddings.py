@@ -1,0 +1,60 @@
+"""Draw a saved model's embeddings of a dataset's test images in 2-D, one colour per class.
+
+    python tools/plot_embeddings.py --model output/siamese_model --dataset mnist.npz
+    python tools/plot_embeddings.py --model output/small_vgg_siamese_model --dataset mnist.npz \\
+        --method tsne --output small_vgg_tsne.png
+
+The images go through the SavedModel's `embed` endpoint (tools/upgrade_model.py adds it to a
+model saved before it existed); PCA or t-SNE (scikit-learn) projects them to 2-D.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyimagesearch import config  # noqa: E402
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=config.MODEL_PATH,
+                    help=f"SavedModel directory (default: {config.MODEL_PATH})")
+    ap.add_argument("--dataset", default="mnist",
+                    help="as for train_siamese_network.py: mnist, a .npz or an IDX folder; "
+                         "its test images are drawn (default: mnist)")
+    ap.add_argument("--count", type=int, default=2000,
+                    help="images to draw, evenly over the classes (default: 2000)")
+    ap.add_argument("--method", choices=config.PROJECTIONS, default="pca",
+                    help="projection to 2-D (default: pca)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the draw (default: 0)")
+    ap.add_argument("--output", default="embeddings.png",
+                    help="PNG file to write (default: embeddings.png)")
+    add_verbose_argument(ap)
+    args = ap.parse_args()
+    if args.count < 3:
+        ap.error("--count must be at least 3")
+
+    quiet_tensorflow(args.verbose)
+    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.embeddings import plot_embeddings, sample_per_class
+    from pyimagesearch.model_io import SiameseModel
+
+    model = SiameseModel(args.model)
+    (_, (testX, testY)) = load_dataset(args.dataset)
+    if testX.shape[1:] != model.input_shape[:2]:
+        raise ValueError(f"{args.dataset} holds {testX.shape[1:]} images but the model takes "
+                         f"{model.input_shape[:2]}")
+    shown = sample_per_class(testY, args.count, args.seed)
+    embeddings = model.embed(testX[shown][..., np.newaxis].astype(np.float32) / 255.0)
+    plot_embeddings(embeddings, testY[shown], args.output,
+                    classNames=model.metadata.get("class_names"), method=args.method,
+                    title=f"Embeddings of {len(shown)} test images")
+    print(f"[INFO] {len(shown)} test images' embeddings ({embeddings.shape[1]}-D) drawn to "
+          f"{args.output}")
+
+
+if __name__ == "__main__":
+    run(main)

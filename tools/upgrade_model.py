@@ -1,0 +1,64 @@
+"""Re-export a saved siamese model with the `embed` endpoint (models saved before it existed).
+
+    python tools/upgrade_model.py output/siamese_model output/contrastive_siamese_model
+
+The model is rebuilt from its metadata (architecture, head, precision), given the saved
+weights, checked to score pairs exactly as the saved one does, and written back in place
+(the old model stays until the new one is complete). Same weights, same scores.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
+
+
+def upgrade(modelPath):
+    """Re-export the model at modelPath with both endpoints; returns False if it had them."""
+    import keras
+
+    from pyimagesearch.model_io import ModelError, SiameseModel, save_model
+    from pyimagesearch.siamese_network import build_pair_model
+
+    saved = SiameseModel(modelPath)
+    if hasattr(saved._model, "embed"):
+        return False
+    metadata = saved.metadata
+    keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
+    model = build_pair_model(saved.input_shape,
+                             head="sigmoid" if metadata["score"] == "similarity" else None,
+                             architecture=metadata.get("architecture", "tutorial"))
+    # the export lists the variables in the model's own order
+    variables = saved._model.variables
+    if [tuple(v.shape) for v in variables] != [tuple(v.shape) for v in model.variables]:
+        raise ModelError(f"{modelPath}: its weights do not fit the network its metadata.json "
+                         f"describes")
+    for (target, source) in zip(model.variables, variables):
+        target.assign(source)
+    rng = np.random.default_rng(0)
+    (a, b) = (rng.random((64, *saved.input_shape), dtype=np.float32) for _ in range(2))
+    expected = saved.predict(a, b)
+    got = model.predict([a, b], verbose=0).reshape(-1)
+    if not np.allclose(got, expected, rtol=1e-5, atol=1e-6):
+        raise ModelError(f"{modelPath}: the rebuilt model does not score as the saved one")
+    save_model(model, modelPath, metadata)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", metavar="MODEL", help="saved model directories")
+    add_verbose_argument(ap)
+    args = ap.parse_args()
+    quiet_tensorflow(args.verbose)
+    for modelPath in args.models:
+        done = upgrade(modelPath)
+        print(f"[INFO] {modelPath}: " + ("re-exported with the embed endpoint" if done
+                                         else "already has the embed endpoint"))
+
+
+if __name__ == "__main__":
+    run(main)
