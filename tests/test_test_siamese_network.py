@@ -206,7 +206,7 @@ def test_senseless_thresholds_are_refused_before_any_work(trained_output, contra
     model = trained_output[0] / "siamese_model"
     for value in ("nan", "inf", "-inf", "1.5", "-0.1"):
         result = run_script("test_siamese_network.py", "--input", ROOT + "/examples",
-                            "--model", model, "--threshold", value)
+                            "--model", model, f"--threshold={value}")
         assert_clean_error(result, "--threshold")
         assert "[INFO]" not in result.stdout
     # a distance may exceed 1, not fall below 0

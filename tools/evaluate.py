@@ -1,4 +1,4 @@
-"""Measure a trained model on MNIST's test pairs and on rendered digits (not MNIST).
+"""Measure a trained model on a dataset's test pairs (MNIST by default) and on rendered digits.
 
     python tools/evaluate.py --dataset ../shared/data/mnist.npz
     python tools/evaluate.py --model output/contrastive_siamese_model --dataset mnist.npz --record
@@ -59,7 +59,7 @@ def main():
     check_threshold(threshold, scoreKind)
     results = {}
     (_, (testX, testY)) = load_dataset(args.dataset)
-    sets = [("MNIST test pairs", "mnist_test_pairs", testX, testY)]
+    sets = [("test pairs", "mnist_test_pairs", testX, testY)]
     if args.digits:
         sets.append(("rendered digit pairs", "rendered_digits",
                      *make_digits(args.digits, seed=args.seed + 1)))
