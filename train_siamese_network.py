@@ -51,7 +51,8 @@ def parse_args(argv=None):
                          f"for tutorial; {config.SMALL_VGG_LEARNING_RATE} for small_vgg)")
     ap.add_argument("--weight-decay", type=float, default=None,
                     help="decoupled weight decay (AdamW) per step, relative to the learning "
-                         "rate; 0 is plain Adam (default: 0 for tutorial, 0.0005 for small_vgg)")
+                         "rate; 0 is plain Adam (default: 0 for tutorial, "
+                         f"{config.SMALL_VGG_WEIGHT_DECAY} for small_vgg)")
     ap.add_argument("--schedule", choices=("constant", "cosine"), default=None,
                     help="learning rate over the run: constant, or cosine (decays to 0 by the "
                          "last step) (default: constant for tutorial, cosine for small_vgg)")
@@ -93,7 +94,7 @@ def parse_args(argv=None):
                 "learning_rate": (0.001, config.SMALL_VGG_LEARNING_RATE),
                 "schedule": ("constant", "cosine"), "augment": (False, True),
                 "validation_split": (0.0, config.VALIDATION_SPLIT),
-                "weight_decay": (0.0, 5e-4)}
+                "weight_decay": (0.0, config.SMALL_VGG_WEIGHT_DECAY)}
     for (name, (forTutorial, forOthers)) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, forTutorial if tutorial else forOthers)

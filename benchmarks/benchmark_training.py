@@ -28,7 +28,7 @@ import tempfile
 import numpy as np
 from common import ROOT, add_data_arguments, load_training_subset
 
-from pyimagesearch.config import ARCHITECTURES, VALIDATION_SPLIT
+from pyimagesearch.config import ARCHITECTURES, VALIDATION_SPLIT, output_paths
 
 
 def time_to_target(rows, target):
@@ -62,8 +62,6 @@ def parse_variant(variant):
 
 def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"):
     """Train one variant in a child process; returns (log rows, peak RSS in MB)."""
-    from pyimagesearch.config import output_paths
-
     log = os.path.join(workdir, f"{variant}.csv")
     if variant == "baseline":
         command = [os.path.join(ROOT, "benchmarks", "tutorial_baseline.py"), "--log", log]

@@ -21,6 +21,7 @@ ARCHITECTURES = ("tutorial", "small_vgg")
 # batch normalisation is what lets it take the higher rate
 SMALL_VGG_EPOCHS = 12
 SMALL_VGG_LEARNING_RATE = 0.01
+SMALL_VGG_WEIGHT_DECAY = 5e-4
 
 # the share of the training images the accurate network holds out to choose its threshold
 # and epoch on, so that the test pairs only ever measure it

@@ -196,19 +196,29 @@ class SiameseModel:
                              f"{list(self.input_shape)}")
         self._embed = getattr(self._model, "embed", None)
 
+    @property
+    def has_embed(self):
+        """Whether the SavedModel has the `embed` endpoint (older exports do not)."""
+        return self._embed is not None
+
+    @property
+    def variables(self):
+        """The SavedModel's variables, in the order of the Keras model that was exported."""
+        return self._model.variables
+
     def embed(self, images, batchSize=1024):
         """The embeddings (n, embeddingDim) of a batch of images (n, height, width, channels),
         as float32, through the SavedModel's `embed` endpoint."""
-        if self._embed is None:
+        if not self.has_embed:
             raise ModelError(f"{self.path} has no embed endpoint (exported by an older "
                              f"version): re-export it with tools/upgrade_model.py")
         images = np.asarray(images, self.input_dtype)
         if images.shape[1:] != self.input_shape:
             raise ValueError(f"the model takes images shaped {self.input_shape}, got "
                              f"{images.shape[1:]}")
-        return np.concatenate([np.asarray(self._embed(images[start:start + batchSize]))
-                               for start in range(0, len(images), batchSize)]
-                              or [np.zeros((0, 0), np.float32)])
+        embeddings = [np.asarray(self._embed(images[start:start + batchSize]))
+                      for start in range(0, len(images), batchSize)]
+        return np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
 
     def predict(self, imagesA, imagesB, batchSize=1024):
         """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,).

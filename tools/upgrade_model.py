@@ -24,7 +24,7 @@ def upgrade(modelPath):
     from pyimagesearch.siamese_network import build_pair_model
 
     saved = SiameseModel(modelPath)
-    if hasattr(saved._model, "embed"):
+    if saved.has_embed:
         return False
     metadata = saved.metadata
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
@@ -32,7 +32,7 @@ def upgrade(modelPath):
                              head="sigmoid" if metadata["score"] == "similarity" else None,
                              architecture=metadata.get("architecture", "tutorial"))
     # the export lists the variables in the model's own order
-    variables = saved._model.variables
+    variables = saved.variables
     if [tuple(v.shape) for v in variables] != [tuple(v.shape) for v in model.variables]:
         raise ModelError(f"{modelPath}: its weights do not fit the network its metadata.json "
                          f"describes")
