@@ -8,6 +8,8 @@ USAGE
 # import the necessary packages
 import argparse
 import os
+import re
+from collections import Counter
 
 import numpy as np
 
@@ -26,8 +28,10 @@ def parse_args(argv=None):
                          "two image files to score exactly that pair")
     ap.add_argument("--prepare", action=argparse.BooleanOptionalAction, default=None,
                     help="make each image look like MNIST first: invert dark ink on light "
-                         "paper, crop the digit, fit it into 20x20 and centre it in 28x28 "
-                         "(default: on for two files, off for a folder)")
+                         "paper, crop the digit, fit it into 20x20 and centre it in 28x28; "
+                         "for grayscale models only (default: on for two files scored by a "
+                         "model trained on MNIST-style data, off for a folder and for models "
+                         "trained on class folders)")
     ap.add_argument("--pairs", type=int, default=10,
                     help="number of random pairs to score; an image may be paired with "
                          "itself (default: 10)")
@@ -65,14 +69,15 @@ def input_paths(inputs):
     return list(inputs), None
 
 
-def load_test_images(paths, folder, size, prepare):
-    """Load the images; in a folder unreadable files are skipped with a warning."""
+def load_test_images(paths, folder, size, prepare, colorMode="grayscale"):
+    """Load the images at the model's size and colour mode; in a folder unreadable files are
+    skipped with a warning."""
     from pyimagesearch.images import load_image
 
-    names, images = [], []
+    names, images, noted = [], [], []
     for path in paths:
         try:
-            (image, notes) = load_image(path, size, prepare)
+            (image, notes) = load_image(path, size, prepare, colorMode)
         except ValueError as e:
             if folder is None:
                 raise
@@ -80,12 +85,26 @@ def load_test_images(paths, folder, size, prepare):
             continue
         name = os.path.relpath(path, folder) if folder else os.path.basename(path)
         if notes:
-            print(f"[INFO] {name}: {', '.join(notes)}")
+            noted.append((name, notes))
         names.append(name)
         images.append(image)
     if not images:
         raise ValueError(f"no usable images in {folder}")
+    report_conversions(noted)
     return names, images
+
+
+def report_conversions(noted, named=10):
+    """Say what was done to each image; past `named` images, one line that counts each kind
+    of conversion (a folder of photos for a colour model would otherwise print one per file)."""
+    if len(noted) <= named:
+        for (name, notes) in noted:
+            print(f"[INFO] {name}: {', '.join(notes)}")
+        return
+    kinds = Counter(re.sub(r"from \d+x\d+ ", "", note) for (_, notes) in noted
+                    for note in notes)
+    print(f"[INFO] {len(noted)} images converted: "
+          + ", ".join(f"{kind} ({count})" for (kind, count) in kinds.items()))
 
 
 def pair_figure(plt, imageA, imageB, title, window):
@@ -109,7 +128,8 @@ def montage_figure(plt, results):
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (imageA, imageB, title, verdict) in zip(axes.ravel(), results):
-        gap = [[1.0]] * imageA.shape[0]
+        # a white column between the two images (colour images stay in colour)
+        gap = np.ones_like(imageA[:, :1])
         ax.imshow(np.hstack([imageA, gap, imageB]), cmap=plt.cm.gray, vmin=0, vmax=1)
         ax.set_title(f"{title}\n{verdict}", fontsize=9)
     fig.tight_layout()
@@ -120,11 +140,17 @@ def main(argv=None):
     args = parse_args(argv)
     # check the arguments that need no TensorFlow before loading it
     (paths, folder) = input_paths(args.input)
-    prepare = (folder is None) if args.prepare is None else args.prepare
     check_model_path(args.model)
     metadata = read_metadata(args.model)
     if args.threshold is not None:
         check_threshold(args.threshold, metadata["score"])
+    colorMode = metadata["color_mode"]
+    # digit preparation is for models of MNIST-style digits, not for a class-folder model
+    digitModel = colorMode == "grayscale" and not metadata.get("class_names")
+    prepare = (folder is None and digitModel) if args.prepare is None else args.prepare
+    if prepare and colorMode != "grayscale":
+        raise ValueError(f"--prepare makes MNIST-style digits and applies to grayscale models "
+                         f"only; {args.model} takes {colorMode} images")
 
     quiet_tensorflow(args.verbose)
     import matplotlib
@@ -137,10 +163,11 @@ def main(argv=None):
     from pyimagesearch.evaluation import is_same
     from pyimagesearch.model_io import SiameseModel
 
-    # grab the test dataset image paths and load every image, at the model's input size
+    # grab the test dataset image paths and load every image, at the model's input size and
+    # colour mode
     print("[INFO] loading test dataset...")
     size = tuple(metadata["input_shape"][:2])
-    (names, images) = load_test_images(paths, folder, size, prepare)
+    (names, images) = load_test_images(paths, folder, size, prepare, colorMode)
 
     # load the model from disk
     print("[INFO] loading siamese model...")
@@ -156,9 +183,10 @@ def main(argv=None):
         np.random.seed(args.seed)
         pairs = np.random.choice(len(images), size=(args.pairs, 2))
 
-    # score every pair in one batched call: add the channel axis, the batch is the first
-    imagesA = np.stack([images[a] for (a, _) in pairs])[..., np.newaxis]
-    imagesB = np.stack([images[b] for (_, b) in pairs])[..., np.newaxis]
+    # score every pair in one batched call: the batch is the first axis, and grayscale
+    # images get their channel axis
+    imagesA = np.stack([images[a] for (a, _) in pairs]).reshape(-1, *model.input_shape)
+    imagesB = np.stack([images[b] for (_, b) in pairs]).reshape(-1, *model.input_shape)
     scores = model.predict(imagesA, imagesB)
 
     if args.output:

@@ -1,8 +1,9 @@
-"""Train the siamese network of the tutorial on MNIST pairs.
+"""Train the siamese network of the tutorial on MNIST pairs (or pairs of your own images).
 
 USAGE
     python train_siamese_network.py
     python train_siamese_network.py --dataset path/to/mnist.npz --epochs 10
+    python train_siamese_network.py --dataset my_photos --image-size 64 64 --color-mode rgb
 """
 # import the necessary packages
 import argparse
@@ -14,16 +15,37 @@ import tempfile
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
+from pyimagesearch.image_folders import (
+    MAX_IMAGE_SIDE,
+    MIN_IMAGE_SIDE,
+    check_image_size,
+    has_test_folder,
+    is_class_folder_tree,
+    load_image_folders,
+)
+from pyimagesearch.images import COLOR_MODES
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(
-        description="Train a siamese network on MNIST image pairs and save it as a "
-                    "TensorFlow SavedModel together with a plot of its training history.")
+        description="Train a siamese network on MNIST image pairs (or on your own images, "
+                    "one folder per class) and save it as a TensorFlow SavedModel together "
+                    "with a plot of its training history.")
     ap.add_argument("--dataset", default="mnist",
-                    help="'mnist' downloads MNIST with Keras (or uses Keras's cache); otherwise "
-                         "a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder "
-                         "with the four MNIST IDX files, gzipped or not (default: mnist)")
+                    help="'mnist' downloads MNIST with Keras (or uses Keras's cache); a "
+                         "Keras-layout .npz (x_train, y_train, x_test, y_test); a folder with "
+                         "the four MNIST IDX files, gzipped or not; or a folder of class "
+                         "folders (one subfolder of images per class, named after it; with "
+                         "train/ and test/ trees of them, or without: then --validation-split "
+                         "of each class is held out) (default: mnist)")
+    ap.add_argument("--image-size", type=int, nargs=2, default=None,
+                    metavar=("HEIGHT", "WIDTH"),
+                    help="size class-folder images are resized to, each side "
+                         f"{MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE} (default: 28 28; MNIST-style "
+                         "data keeps its own size)")
+    ap.add_argument("--color-mode", choices=COLOR_MODES, default="grayscale",
+                    help="read class-folder images as grayscale (1 channel) or rgb (3 "
+                         "channels); MNIST-style data is grayscale (default: grayscale)")
     ap.add_argument("--architecture", choices=config.ARCHITECTURES, default="tutorial",
                     help="the sister network: tutorial (default; the tutorial's two 2x2 "
                          "convolutions, 19,888 parameters) or small_vgg (three blocks of 3x3 "
@@ -39,7 +61,9 @@ def parse_args(argv=None):
                          "validate each epoch, keep the epoch of lowest validation loss and "
                          "choose the threshold, and the test pairs only measure the result; 0 "
                          "validates on the test pairs as the tutorial does (default: "
-                         f"{config.VALIDATION_SPLIT} for small_vgg, 0 for tutorial)")
+                         f"{config.VALIDATION_SPLIT} for small_vgg, 0 for tutorial; "
+                         f"{config.FOLDER_VALIDATION_SPLIT} for class folders without test/, "
+                         "which have no test pairs)")
     ap.add_argument("--epochs", type=int, default=None,
                     help=f"number of passes over the training pairs (default: {config.EPOCHS} "
                          f"for tutorial, {config.SMALL_VGG_EPOCHS} for small_vgg)")
@@ -89,6 +113,10 @@ def parse_args(argv=None):
     add_verbose_argument(ap)
     args = ap.parse_args(argv)
     tutorial = args.architecture == "tutorial"
+    # class folders without test/ have no test images: a held-out share validates
+    untested = is_class_folder_tree(args.dataset) and not has_test_folder(args.dataset)
+    if untested and args.validation_split is None:
+        args.validation_split = config.FOLDER_VALIDATION_SPLIT
     # what the user left unsaid follows the architecture's own recipe
     defaults = {"epochs": (config.EPOCHS, config.SMALL_VGG_EPOCHS),
                 "learning_rate": (0.001, config.SMALL_VGG_LEARNING_RATE),
@@ -98,20 +126,27 @@ def parse_args(argv=None):
     for (name, (forTutorial, forOthers)) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, forTutorial if tutorial else forOthers)
+    # a value out of range is one [ERROR] line (run() prints it), as for bad data
     if args.epochs < 1:
-        ap.error("--epochs must be at least 1")
+        raise ValueError("--epochs must be at least 1")
     if args.batch_size < 2 or args.batch_size % 2:
-        ap.error("--batch-size must be an even number of at least 2")
+        raise ValueError("--batch-size must be an even number of at least 2")
     if not 0 < args.learning_rate < 1:
-        ap.error("--learning-rate must lie between 0 and 1")
+        raise ValueError("--learning-rate must lie between 0 and 1")
     if not 0 < args.worker_timeout < float("inf"):
-        ap.error("--worker-timeout must be a positive number of seconds")
+        raise ValueError("--worker-timeout must be a positive number of seconds")
     if not 0 <= args.weight_decay < 1:
-        ap.error("--weight-decay must be at least 0 and below 1")
+        raise ValueError("--weight-decay must be at least 0 and below 1")
     if not args.margin > 0 or args.margin == float("inf"):
-        ap.error("--margin must be a positive number")
+        raise ValueError("--margin must be a positive number")
     if not 0 <= args.validation_split < 1:
-        ap.error("--validation-split must be at least 0 and below 1")
+        raise ValueError("--validation-split must be at least 0 and below 1")
+    if untested and not args.validation_split:
+        raise ValueError(f"--validation-split must lie strictly between 0 and 1: "
+                         f"{args.dataset} has no train/ and test/ folders, so a share of its "
+                         f"images must validate")
+    if args.image_size is not None:
+        check_image_size(args.image_size, "--image-size")
     return args
 
 
@@ -137,23 +172,53 @@ def train(args, output):
         output, args.loss, args.architecture)
     multiworker = args.strategy == "multiworker"
 
-    # import TensorFlow only now, so that --help and bad arguments answer at once
+    # the data first: a dataset that cannot be used is refused before TensorFlow loads
+    import numpy as np
+
+    from pyimagesearch.datasets import check_image_format, load_dataset, split_validation
+    from pyimagesearch.pair_pipeline import input_shape_of
+
+    if not os.path.exists(args.dataset):
+        quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
+    classNames = None
+    if is_class_folder_tree(args.dataset):
+        # class folders: paths and labels only, each batch is decoded from disk
+        print(f"[INFO] loading images from {args.dataset}...")
+        ((trainX, trainY), test, classNames) = load_image_folders(
+            args.dataset, args.image_size or (28, 28), args.color_mode)
+        (testX, testY) = test or (None, None)
+    else:
+        # load MNIST dataset (the channel dimension is added batch by batch)
+        print("[INFO] loading MNIST dataset...")
+        (trainX, trainY), (testX, testY) = load_dataset(args.dataset)
+        check_image_format(trainX, args.dataset, args.image_size, args.color_mode)
+    inputShape = input_shape_of(trainX)
+    rng = np.random.default_rng(args.seed)
+    if args.validation_split:
+        # the held-out images validate and choose; the test images only measure, at the end
+        (keep, held) = split_validation(trainY, args.validation_split, rng, classNames)
+        (valX, valY) = (trainX[held], trainY[held])
+        (trainX, trainY) = (trainX[keep], trainY[keep])
+        drawn = f"seed {args.seed}" if args.seed is not None else "no --seed: a new draw each run"
+        print(f"[INFO] holding out {len(held):,} of {len(held) + len(keep):,} training images "
+              f"({args.validation_split:.0%} of each class, {drawn}) as validation pairs; "
+              + ("the test images only measure the model" if testX is not None else
+                 "with no test/ folder, no pairs are left to measure the model on apart from "
+                 "those that chose its epoch and threshold"))
+    else:
+        (valX, valY) = (testX, testY)
+
+    # import TensorFlow only now, so that --help and bad arguments or data answer at once
     quiet_tensorflow(args.verbose)
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from pyimagesearch.augmentation import build_augmentation
-    from pyimagesearch.datasets import (
-        load_dataset,
-        pair_dataset,
-        resampled_pair_dataset,
-        split_validation,
-    )
     from pyimagesearch.embeddings import plot_embeddings, sample_per_class
     from pyimagesearch.evaluation import describe, evaluate_pairs, plot_roc, summary
     from pyimagesearch.metrics import make_contrastive_loss
     from pyimagesearch.model_io import save_model
+    from pyimagesearch.pair_pipeline import load_images, pair_dataset, resampled_pair_dataset
     from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
     from pyimagesearch.training import (
         EpochTimer,
@@ -171,22 +236,6 @@ def train(args, output):
     if args.strategy != "default":
         print(f"[INFO] {args.strategy} strategy over {strategy.num_replicas_in_sync} "
               f"replica(s)")
-
-    # load MNIST dataset and add a channel dimension to the images
-    print("[INFO] loading MNIST dataset...")
-    (trainX, trainY), (testX, testY) = load_dataset(args.dataset)
-    inputShape = trainX.shape[1:] + (1,)
-    rng = np.random.default_rng(args.seed)
-    if args.validation_split:
-        # the held-out images validate and choose; the test images only measure, at the end
-        (keep, held) = split_validation(trainY, args.validation_split, rng)
-        (valX, valY) = (trainX[held], trainY[held])
-        (trainX, trainY) = (trainX[keep], trainY[keep])
-        print(f"[INFO] holding out {len(held):,} of {len(held) + len(keep):,} training images "
-              f"({args.validation_split:.0%}) as validation pairs; the test images only "
-              f"measure the model")
-    else:
-        (valX, valY) = (testX, testY)
 
     # prepare the positive and negative pairs (as indices into the uint8 images; each batch
     # is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
@@ -268,6 +317,13 @@ def train(args, output):
             reason = str(e).strip().splitlines()[0][:200]
             raise OSError(f"another worker left the run ({reason}); nothing was saved, the "
                           f"previous model stays") from None
+        except tf.errors.OpError as e:
+            if classNames is None:
+                raise
+            # a file checked before training that changed or vanished since
+            reason = str(e).strip().splitlines()[0][:300]
+            raise OSError(f"reading the images failed during training ({reason}); nothing "
+                          f"was saved, the previous model stays") from None
     epochsRun = len(history.history["loss"])
     if epochsRun < args.epochs:
         print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
@@ -296,20 +352,22 @@ def train(args, output):
         evaluation = evaluate_pairs(scores, labelVal, scoreKind, evaluation["best_threshold"])
     print(f"[INFO] validation pairs: {describe(evaluation)}")
     choice = {"threshold_chosen_on": "test pairs (the tutorial's validation data)"}
-    if args.validation_split:
+    if args.validation_split and testX is not None:
         (pairTest, labelTest) = make_pair_indices(testY, rng)
         testEvaluation = evaluate_pairs(score(testX, pairTest, labelTest), labelTest,
                                         scoreKind, evaluation["threshold"])
         print(f"[INFO] test pairs: {describe(testEvaluation)}")
-        choice = {"threshold_chosen_on": f"validation split: {len(valY)} training images "
-                                         f"({args.validation_split:g}), seed {args.seed}",
-                  "test": summary(testEvaluation)}
+        choice = {"test": summary(testEvaluation)}
+    if args.validation_split:
+        choice["threshold_chosen_on"] = (f"validation split: {len(valY)} training images "
+                                         f"({args.validation_split:g}), seed {args.seed}")
 
     # serialize the model to disk, with what the test script needs to read its output
     print("[INFO] saving siamese model...")
     save_model(model, modelPath, metadata={
         "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
         "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
+        "color_mode": args.color_mode, "class_names": classNames,
         "dataset": args.dataset, "epochs": epochsRun, "epoch_kept": epochKept,
         "batch_size": args.batch_size, "resample_pairs": args.resample_pairs,
         "architecture": args.architecture, "augment": args.augment,
@@ -327,9 +385,9 @@ def train(args, output):
     # what the network learned: the validation images' embeddings, 200 of each class at most
     shown = sample_per_class(valY, 200 * len(np.unique(valY)), seed=args.seed or 0)
     sister = model.get_layer("sister_network")
-    embeddings = sister(valX[shown][..., np.newaxis].astype("float32") / 255.0,
-                        training=False)
-    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath)
+    embeddings = sister(load_images(valX, shown), training=False)
+    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
+                    classNames=classNames)
     if multiworker:
         from pyimagesearch.distributed import weights_checksum
         print(f"[INFO] weights checksum: {weights_checksum(model)}")

@@ -44,7 +44,7 @@ def main():
 
     import keras
 
-    from pyimagesearch.datasets import pair_dataset
+    from pyimagesearch.pair_pipeline import pair_dataset
     from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
     from pyimagesearch.training import default_precision
     from pyimagesearch.utils import make_pair_indices, pairs_by_anchor

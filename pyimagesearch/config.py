@@ -27,6 +27,10 @@ SMALL_VGG_WEIGHT_DECAY = 5e-4
 # and epoch on, so that the test pairs only ever measure it
 VALIDATION_SPLIT = 0.1
 
+# the share of each class a folder of class folders without train/ and test/ holds out to
+# validate on (it has no test images)
+FOLDER_VALIDATION_SPLIT = 0.2
+
 # the 2-D projections of embeddings.png (scikit-learn's PCA and t-SNE)
 PROJECTIONS = ("pca", "tsne")
 

@@ -1,4 +1,5 @@
-"""Loading MNIST-style datasets (Keras's downloader, a .npz, or IDX files) and feeding pairs."""
+"""Loading MNIST-style datasets (Keras's downloader, a .npz, or IDX files) as arrays, and
+holding out a validation split."""
 import gzip
 import os
 import zipfile
@@ -128,6 +129,19 @@ def validate_dataset(arrays, source="dataset"):
     return tuple(splits)
 
 
+def check_image_format(images, source, imageSize=None, colorMode="grayscale"):
+    """Raise DatasetError when --image-size or --color-mode asks MNIST-style images (uint8
+    (N, height, width), grayscale) for what they are not: only class folders are converted."""
+    (height, width) = np.shape(images)[1:3]
+    if colorMode != "grayscale":
+        raise DatasetError(f"{source} holds grayscale images; --color-mode {colorMode} reads "
+                           f"class folders only")
+    if imageSize is not None and tuple(imageSize) != (height, width):
+        raise DatasetError(f"--image-size {imageSize[0]} {imageSize[1]} does not match the "
+                           f"{height}x{width} images of {source}; it resizes class-folder "
+                           f"images only")
+
+
 def _to_uint8(images, what):
     if images.dtype == np.uint8:
         return images
@@ -143,11 +157,12 @@ def _to_uint8(images, what):
     return np.round(images * scale).astype(np.uint8)
 
 
-def split_validation(labels, fraction, rng=None):
+def split_validation(labels, fraction, rng=None, classNames=None):
     """Hold out fraction of every class's images: (training indices, validation indices).
 
     The draw is stratified (each class keeps its share, at least one image on each side) and
-    comes from rng (a numpy Generator or a seed); both index arrays are sorted.
+    comes from rng (a numpy Generator or a seed); both index arrays are sorted. A class too
+    small to split raises DatasetError naming it (by classNames[label] when given).
     """
     if not 0 < fraction < 1:
         raise ValueError(f"the validation split must lie strictly between 0 and 1, got "
@@ -159,64 +174,9 @@ def split_validation(labels, fraction, rng=None):
         members = np.flatnonzero(labels == label)
         count = int(round(fraction * len(members)))
         if len(members) < 2 or not 0 < count < len(members):
-            raise DatasetError(f"class {label} has {len(members)} training image(s): too few "
+            name = repr(classNames[label]) if classNames is not None else label
+            raise DatasetError(f"class {name} has {len(members)} training image(s): too few "
                                f"to hold out {fraction:g} of them for validation")
         held.append(rng.choice(members, count, replace=False))
     validation = np.sort(np.concatenate(held))
     return np.setdiff1d(np.arange(len(labels)), validation), validation
-
-
-def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
-    """A tf.data pipeline of (tuple of image batches, labels) scaled to [0, 1].
-
-    Each row of pairIdx names the images of one example: two for a pair (as from
-    make_pair_indices), three for an anchor with its positive and negative partner (as from
-    pairs_by_anchor). The images stay uint8 and the pairs stay indices; each batch is gathered
-    and scaled on the fly, so a full MNIST epoch never holds float copies of its 120,000 pairs.
-    """
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices(
-        (np.asarray(pairIdx), np.asarray(pairLabels, np.float32)))
-    return _gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
-
-
-def resampled_pair_dataset(images, labels, batchSize, seed=None):
-    """Like pair_dataset over pairs_by_anchor's rows, shuffled, but every pass over it (every
-    epoch) draws fresh pairs: each image still anchors one positive and one negative pair,
-    with new partners each time, so the model sees far more distinct pairs.
-    """
-    import tensorflow as tf
-
-    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
-
-    rng = np.random.default_rng(seed)
-    count = len(labels)
-
-    def draw():
-        return pairs_by_anchor(*make_pair_indices(labels, rng))
-
-    # one draw per iteration of the pipeline: Keras iterates it afresh every epoch
-    ds = tf.data.Dataset.range(1).map(
-        lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
-    ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
-        (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
-    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    return _gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
-
-
-def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
-    """Batch a dataset of (index row, label) pairs and gather each batch's images as a tuple
-    of float [0, 1] batches, one per column, from the uint8 images held once as a constant."""
-    import tensorflow as tf
-
-    images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
-
-    def gather(rows, rowLabels):
-        return tuple(tf.cast(tf.gather(images, rows[:, j]), tf.float32) / 255.0
-                     for j in range(int(rows.shape[1]))), rowLabels
-
-    if shuffle:
-        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE)

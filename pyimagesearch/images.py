@@ -1,47 +1,60 @@
-"""The one image loader: any image file in, a 28x28 grayscale digit in [0, 1] out."""
+"""The one image loader: any image file in, an image of the model's size and colour mode in
+[0, 1] out (a 28x28 grayscale digit for the tutorial's model)."""
 import os
 
 import cv2
 import numpy as np
-from imutils.paths import list_images
+from imutils.paths import list_files
+
+# the file names taken for images (any case): imutils's, and the other formats OpenCV reads
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm",
+                    ".ppm", ".pbm")
 
 
-def list_image_paths(directory):
-    """The image files under directory, sorted so a seeded draw picks the same pairs anywhere."""
+def list_image_paths(directory, what="--input folder"):
+    """The image files under directory (searched recursively), sorted so a seeded draw picks
+    the same pairs anywhere."""
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"--input folder {directory} does not exist")
-    return sorted(list_images(directory))
+        raise FileNotFoundError(f"{what} {directory} does not exist")
+    return sorted(list_files(directory, validExts=IMAGE_EXTENSIONS))
 
 
-def load_image(path, size=(28, 28), prepare=False):
-    """Read path as a grayscale image of size (height, width), scaled to [0, 1].
+COLOR_MODES = ("grayscale", "rgb")
 
-    Returns (image as float32 (height, width), notes): notes lists the conversions made (colour
-    to grayscale, resizing, and with prepare=True those of prepare_digit) so the caller can say
-    what happened. Raises ValueError when the file is not a readable image.
+
+def load_image(path, size=(28, 28), prepare=False, colorMode="grayscale"):
+    """Read path as an image of size (height, width) in colorMode, scaled to [0, 1].
+
+    Any file OpenCV reads (PNG, JPEG, BMP, TIFF, ...; 8-bit, 16-bit or float; 1, 3 or 4
+    channels). Returns (image as float32, notes): (height, width) for grayscale, (height,
+    width, 3) in RGB order (as TensorFlow decodes) for rgb; notes lists the conversions made
+    (colour to grayscale or back, dropping alpha, resizing, and with prepare=True those of
+    prepare_digit) so the caller can say what happened. Raises ValueError when the file is not
+    a readable image.
     """
+    if colorMode not in COLOR_MODES:
+        raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
+                         f"{colorMode!r}")
+    if prepare and colorMode != "grayscale":
+        raise ValueError("--prepare makes MNIST-style digits and applies to grayscale models "
+                         "only")
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise ValueError(f"{path} cannot be read ({e.strerror or e})") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
         raise ValueError(f"{path} is not a readable image")
 
-    notes = []
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    elif image.ndim == 3:
-        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-        image = cv2.cvtColor(image, code)
-        notes.append("colour to grayscale")
-    # 8-bit, 16-bit and float images all end up in [0, 1]
-    if image.dtype == np.uint8:
-        image = image.astype(np.float32) / 255.0
-    elif np.issubdtype(image.dtype, np.integer):
-        image = image.astype(np.float32) / np.iinfo(image.dtype).max
-    else:
-        image = np.clip(image.astype(np.float32), 0.0, 1.0)
+    # OpenCV converts colours of 8-bit, 16-bit and float32 images; other depths (32-bit or
+    # float64 TIFFs) become float32 in [0, 1] first
+    if image.dtype not in (np.uint8, np.uint16, np.float32):
+        image = _to_unit_range(image)
+    (image, notes) = _convert_colour(image, colorMode)
+    image = _to_unit_range(image)
 
     (height, width) = size
     if prepare:
@@ -50,11 +63,37 @@ def load_image(path, size=(28, 28), prepare=False):
         except ValueError as e:
             raise ValueError(f"{path} {e}") from None
         notes += prepared
-    if image.shape != (height, width):
+    if image.shape[:2] != (height, width):
         if not prepare:
             notes.append(f"resized from {image.shape[1]}x{image.shape[0]} to {width}x{height}")
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     return image, notes
+
+
+def _to_unit_range(image):
+    """8-bit, 16-bit and float images as float32 in [0, 1]."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image.astype(np.float32) / np.iinfo(image.dtype).max, 0.0, 1.0)
+    return np.clip(np.nan_to_num(image.astype(np.float32)), 0.0, 1.0)
+
+
+def _convert_colour(image, colorMode):
+    """OpenCV's decoded image (BGR or BGRA order) as grayscale (h, w) or RGB (h, w, 3)."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if colorMode == "grayscale":
+        if channels == 1:
+            return image, []
+        code = cv2.COLOR_BGRA2GRAY if channels == 4 else cv2.COLOR_BGR2GRAY
+        return cv2.cvtColor(image, code), ["colour to grayscale"]
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB), ["grayscale to RGB"]
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB), ["alpha channel dropped"]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), []
 
 
 def prepare_digit(image):

@@ -110,7 +110,7 @@ def read_metadata(modelPath):
     """The model's metadata, with the tutorial's defaults for anything it does not say."""
     path = os.path.join(modelPath, METADATA_FILE)
     if not os.path.isfile(path):
-        return dict(DEFAULT_METADATA)
+        return {**DEFAULT_METADATA, "color_mode": "grayscale"}
     try:
         with open(path) as f:
             metadata = json.load(f)
@@ -120,6 +120,8 @@ def read_metadata(modelPath):
         raise ModelError(f"{path} does not hold a JSON object")
     metadata = {**DEFAULT_METADATA, **metadata}
     check_metadata(metadata, path)
+    # models from before colour: grayscale, as their one channel says
+    metadata.setdefault("color_mode", "rgb" if metadata["input_shape"][2] == 3 else "grayscale")
     return metadata
 
 
@@ -159,6 +161,16 @@ def check_metadata(metadata, path=METADATA_FILE):
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
                        for d in shape)):
         bad("input_shape", "must be [height, width, channels] of positive integers")
+    if shape[2] not in (1, 3):
+        bad("input_shape", "must have 1 (grayscale) or 3 (rgb) channels")
+    if "color_mode" in metadata and metadata["color_mode"] != ("rgb" if shape[2] == 3
+                                                                else "grayscale"):
+        bad("color_mode", f"must be {'rgb' if shape[2] == 3 else 'grayscale'} for an "
+                          f"input_shape of {shape[2]} channel(s)")
+    names = metadata.get("class_names")
+    if names is not None and not (isinstance(names, list)
+                                  and all(isinstance(name, str) for name in names)):
+        bad("class_names", "must be a list of class names or null")
     if metadata.get("margin") is not None and not (_is_number(metadata["margin"])
                                                    and metadata["margin"] > 0):
         bad("margin", "must be a positive number or null")

@@ -82,3 +82,57 @@ def contrastive_output(tiny_npz, tmp_path_factory):
                         "--margin", "1.5")
     assert result.returncode == 0, result.stdout + result.stderr
     return output, result
+
+
+# two colours of one grey level (OpenCV's 0.299 R + 0.587 G + 0.114 B rounds both to 101):
+# a grayscale model cannot tell them apart, only a colour one can
+SAME_GREY_COLOURS = {"warm red": (200, 50, 100), "cool blue": (50, 107, 200)}
+
+
+def write_colour_only_classes(root, perClass, seed=0, size=24):
+    """Class folders of random rectangles on black, same shapes in every class, one colour per
+    class (SAME_GREY_COLOURS, as RGB): only colour tells the classes apart."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    for (name, (red, green, blue)) in SAME_GREY_COLOURS.items():
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(perClass):
+            image = np.zeros((size, size, 3), np.uint8)
+            for _ in range(2):
+                (x, y) = rng.integers(0, size - 6, 2)
+                (w, h) = rng.integers(4, size // 2, 2)
+                image[y:y + h, x:x + w] = (blue, green, red)  # OpenCV writes BGR
+            cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    return root
+
+
+def write_digit_classes(root, perClass, seed=0, classNames=("zero", "one", "two")):
+    """Class folders of rendered digits (not MNIST): classNames[d] holds digits d, in mixed
+    formats and sizes (28x28 PNG, 40x40 JPEG, 16-bit PNG, colour BMP, 4-channel PNG, TIFF)."""
+    import cv2
+
+    from pyimagesearch.digits import render_digit
+
+    rng = np.random.default_rng(seed)
+    for (digit, name) in enumerate(classNames):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(perClass):
+            image = render_digit(digit, rng)
+            kind = i % 6
+            if kind == 1:
+                (image, ext) = (cv2.resize(image, (40, 40)), "jpg")
+            elif kind == 2:
+                (image, ext) = (image.astype(np.uint16) * 257, "png")
+            elif kind == 3:
+                (image, ext) = (cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), "bmp")
+            elif kind == 4:
+                (image, ext) = (cv2.cvtColor(image, cv2.COLOR_GRAY2BGRA), "png")
+            elif kind == 5:
+                ext = "tiff"
+            else:
+                ext = "png"
+            cv2.imwrite(str(folder / f"{i:03d}.{ext}"), image)
+    return root

@@ -73,3 +73,31 @@ def test_white_on_black_is_not_inverted_and_blank_is_refused(tmp_path):
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((28, 28), 128, np.uint8))
     with pytest.raises(ValueError, match="blank.png holds no digit"):
         load_image(str(tmp_path / "blank.png"), prepare=True)
+
+
+def test_rgb_mode_gives_rgb_order_and_converts_other_channel_counts(tmp_path):
+    bgr = np.zeros((10, 12, 3), np.uint8)
+    bgr[..., 2] = 255  # pure red, as OpenCV stores it
+    cv2.imwrite(str(tmp_path / "red.png"), bgr)
+    (image, notes) = load_image(str(tmp_path / "red.png"), (10, 12), colorMode="rgb")
+    assert image.shape == (10, 12, 3) and notes == []
+    np.testing.assert_allclose(image[0, 0], [1.0, 0.0, 0.0])
+
+    bgra = np.dstack([bgr, np.full((10, 12), 128, np.uint8)])
+    cv2.imwrite(str(tmp_path / "alpha.png"), bgra)
+    (image, notes) = load_image(str(tmp_path / "alpha.png"), (5, 6), colorMode="rgb")
+    assert image.shape == (5, 6, 3) and notes[0] == "alpha channel dropped"
+    np.testing.assert_allclose(image[0, 0], [1.0, 0.0, 0.0])
+
+    cv2.imwrite(str(tmp_path / "grey16.png"), np.full((8, 8), 65535, np.uint16))
+    (image, notes) = load_image(str(tmp_path / "grey16.png"), (8, 8), colorMode="rgb")
+    assert image.shape == (8, 8, 3) and notes == ["grayscale to RGB"]
+    np.testing.assert_allclose(image, 1.0)
+
+
+def test_prepare_and_unknown_colour_modes_are_refused(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match="grayscale models only"):
+        load_image(str(tmp_path / "a.png"), prepare=True, colorMode="rgb")
+    with pytest.raises(ValueError, match="colour mode"):
+        load_image(str(tmp_path / "a.png"), colorMode="cmyk")

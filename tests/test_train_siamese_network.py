@@ -99,17 +99,23 @@ def test_bad_datasets_get_one_clear_line(tmp_path):
 
 
 def test_bad_numbers_are_refused():
-    for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--epochs", "ten"],
-                 ["--margin", "0"], ["--loss", "hinge"], ["--margin", "nan"],
-                 ["--margin", "inf"], ["--architecture", "resnet"],
-                 ["--validation-split", "1"], ["--validation-split", "-0.1"],
-                 ["--validation-split", "nan"], ["--learning-rate", "0"],
-                 ["--learning-rate", "nan"], ["--weight-decay", "-1"],
-                 ["--weight-decay", "nan"], ["--worker-timeout", "0"],
-                 ["--worker-timeout", "inf"], ["--schedule", "linear"]):
+    # values argparse cannot read at all: its usage line and exit status 2
+    for args in (["--epochs", "ten"], ["--loss", "hinge"], ["--architecture", "resnet"],
+                 ["--schedule", "linear"], ["--color-mode", "cmyk"], ["--image-size", "28"]):
         result = run_script("train_siamese_network.py", *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "error:" in result.stderr
+    # values out of range: one [ERROR] line naming the flag, exit status 1
+    for args in (["--epochs", "0"], ["--batch-size", "-1"], ["--margin", "0"],
+                 ["--margin", "nan"], ["--margin", "inf"], ["--validation-split", "1"],
+                 ["--validation-split", "-0.1"], ["--validation-split", "nan"],
+                 ["--learning-rate", "0"], ["--learning-rate", "nan"],
+                 ["--weight-decay", "-1"], ["--weight-decay", "nan"],
+                 ["--worker-timeout", "0"], ["--worker-timeout", "inf"],
+                 ["--image-size", "7", "28"], ["--image-size", "28", "100000"]):
+        result = run_script("train_siamese_network.py", *args)
+        assert_clean_error(result, args[0])
+        assert result.returncode == 1
 
 
 def test_ctrl_c_finishes_the_epoch_and_saves_what_was_learned(tiny_npz, tmp_path):
@@ -187,7 +193,8 @@ def test_small_vgg_chooses_its_threshold_on_its_validation_split(small_vgg_runs)
     assert sorted(p.name for p in output.iterdir()) == [
         "small_vgg_embeddings.png", "small_vgg_plot.png", "small_vgg_roc.png",
         "small_vgg_siamese_model", "small_vgg_training_log.csv"]
-    assert "[INFO] holding out 30 of 300 training images (10%) as validation pairs" in (
+    assert "[INFO] holding out 30 of 300 training images (10% of each class, seed 4) as " \
+           "validation pairs" in (
         result.stdout)
     assert "[INFO] test pairs: accuracy" in result.stdout
     metadata = SiameseModel(str(output / "small_vgg_siamese_model")).metadata

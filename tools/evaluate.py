@@ -19,11 +19,13 @@ from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noq
 
 
 def score_pairs(model, images, labels, seed):
-    """Scores and labels of make_pair_indices's pairs over images (uint8, (N, H, W))."""
+    """Scores and labels of make_pair_indices's pairs over images (uint8 (N, H, W), or the
+    ImageFiles of class folders)."""
+    from pyimagesearch.pair_pipeline import load_images
     from pyimagesearch.utils import make_pair_indices
 
     (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(seed))
-    scaled = images[..., np.newaxis].astype(np.float32) / 255.0
+    scaled = load_images(images, np.arange(len(labels)))
     return model.predict(scaled[pairIdx[:, 0]], scaled[pairIdx[:, 1]]), pairLabels
 
 
@@ -33,7 +35,9 @@ def main():
     ap.add_argument("--model", default=config.MODEL_PATH,
                     help=f"SavedModel directory (default: {config.MODEL_PATH})")
     ap.add_argument("--dataset", default="mnist",
-                    help="MNIST as for train_siamese_network.py: mnist, a .npz or an IDX folder")
+                    help="as for train_siamese_network.py: mnist, a .npz, an IDX folder, or "
+                         "class folders with a test/ folder (read at the model's size and "
+                         "colour mode) (default: mnist)")
     ap.add_argument("--digits", type=int, default=500,
                     help="rendered digits to pair, two pairs each; 0 skips them (for a "
                          "dataset that is not digits) (default: 500)")
@@ -48,9 +52,9 @@ def main():
         ap.error("--digits must be 0 or at least 2")
 
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.datasets import load_dataset
     from pyimagesearch.digits import make_digits
     from pyimagesearch.evaluation import describe, evaluate_pairs, summary
+    from pyimagesearch.image_folders import load_test_images
     from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
 
     model = SiameseModel(args.model)
@@ -58,9 +62,11 @@ def main():
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
     check_threshold(threshold, scoreKind)
     results = {}
-    (_, (testX, testY)) = load_dataset(args.dataset)
+    (testX, testY) = load_test_images(args.dataset, model.input_shape)
     sets = [("test pairs", "mnist_test_pairs", testX, testY)]
-    if args.digits:
+    if args.digits and model.input_shape != (28, 28, 1):
+        print("[INFO] no rendered digits: they are 28x28 grayscale, the model is not")
+    elif args.digits:
         sets.append(("rendered digit pairs", "rendered_digits",
                      *make_digits(args.digits, seed=args.seed + 1)))
     for (name, key, images, labels) in sets:

@@ -11,8 +11,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyimagesearch import config  # noqa: E402
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
@@ -23,8 +21,9 @@ def main():
     ap.add_argument("--model", default=config.MODEL_PATH,
                     help=f"SavedModel directory (default: {config.MODEL_PATH})")
     ap.add_argument("--dataset", default="mnist",
-                    help="as for train_siamese_network.py: mnist, a .npz or an IDX folder; "
-                         "its test images are drawn (default: mnist)")
+                    help="as for train_siamese_network.py: mnist, a .npz, an IDX folder, or "
+                         "class folders with a test/ folder; its test images are drawn "
+                         "(default: mnist)")
     ap.add_argument("--count", type=int, default=2000,
                     help="images to draw, evenly over the classes (default: 2000)")
     ap.add_argument("--method", choices=config.PROJECTIONS, default="pca",
@@ -38,17 +37,15 @@ def main():
         ap.error("--count must be at least 3")
 
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.datasets import load_dataset
     from pyimagesearch.embeddings import plot_embeddings, sample_per_class
+    from pyimagesearch.image_folders import load_test_images
     from pyimagesearch.model_io import SiameseModel
+    from pyimagesearch.pair_pipeline import load_images
 
     model = SiameseModel(args.model)
-    (_, (testX, testY)) = load_dataset(args.dataset)
-    if testX.shape[1:] != model.input_shape[:2]:
-        raise ValueError(f"{args.dataset} holds {testX.shape[1:]} images but the model takes "
-                         f"{model.input_shape[:2]}")
+    (testX, testY) = load_test_images(args.dataset, model.input_shape)
     shown = sample_per_class(testY, args.count, args.seed)
-    embeddings = model.embed(testX[shown][..., np.newaxis].astype(np.float32) / 255.0)
+    embeddings = model.embed(load_images(testX, shown))
     plot_embeddings(embeddings, testY[shown], args.output,
                     classNames=model.metadata.get("class_names"), method=args.method,
                     title=f"Embeddings of {len(shown)} test images")

@@ -1,0 +1,207 @@
+"""Training on your own images: one subfolder of images per class, found and checked up front.
+
+The layout is that of keras.utils.image_dataset_from_directory and torchvision's ImageFolder:
+
+    DIR/cat/0001.jpg  DIR/cat/0002.png  DIR/dog/a.jpg ...      (a split is held out of it)
+    DIR/train/cat/... DIR/train/dog/... DIR/test/cat/... DIR/test/dog/...
+
+A subfolder's name is its class's name. Training holds the files' paths and labels
+(ImageFiles), never the images: pyimagesearch.pair_pipeline decodes each batch on the fly.
+"""
+import os
+import time
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from pyimagesearch.datasets import IDX_FILES, DatasetError
+from pyimagesearch.images import COLOR_MODES, list_image_paths, load_image
+
+# sides outside these make no sense for the networks here: under 8 pixels the small VGG's
+# three poolings leave nothing, over 1024 one batch's activations outgrow a laptop's memory
+MIN_IMAGE_SIDE = 8
+MAX_IMAGE_SIDE = 1024
+# the unreadable files a warning names before it only counts the rest
+NAMED_SKIPS = 10
+
+FolderDataset = namedtuple("FolderDataset", "train test class_names")
+FolderDataset.__doc__ = """A class-folder dataset: train and test are (ImageFiles, labels),
+test is None without a test/ folder; class_names[label] is the name of a label's class."""
+
+
+class ImageFiles:
+    """Image files decoded on demand at one size (height, width) and colour mode.
+
+    Indexing with an array of indices gives the ImageFiles of those files; load gives their
+    pixels as float32 (n, height, width, channels) in [0, 1].
+    """
+
+    def __init__(self, paths, size, colorMode="grayscale"):
+        check_image_size(size)
+        if colorMode not in COLOR_MODES:
+            raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
+                             f"{colorMode!r}")
+        self.paths = np.asarray(paths, dtype=str).reshape(-1)
+        self.size = tuple(int(side) for side in size)
+        self.color_mode = colorMode
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return ImageFiles(self.paths[index], self.size, self.color_mode)
+
+    @property
+    def input_shape(self):
+        """(height, width, channels) of a loaded image: 3 channels for rgb, 1 for grayscale."""
+        return (*self.size, 3 if self.color_mode == "rgb" else 1)
+
+    def load(self, indices=None):
+        """The pixels of the files at indices (all of them by default), float32 in [0, 1]."""
+        paths = self.paths if indices is None else self.paths[np.asarray(indices)]
+        return self.load_paths(paths)
+
+    def load_paths(self, paths):
+        """Decode paths (str or UTF-8 bytes, as tf.data hands them over) into one batch."""
+        batch = np.empty((len(paths), *self.input_shape), np.float32)
+        for (i, path) in enumerate(paths):
+            path = path.decode("utf-8") if isinstance(path, bytes) else str(path)
+            batch[i] = load_image(path, self.size, colorMode=self.color_mode)[0].reshape(
+                self.input_shape)
+        return batch
+
+
+def check_image_size(size, what="the image size"):
+    """Raise ValueError unless size is (height, width) with sides MIN to MAX_IMAGE_SIDE."""
+    if len(size) != 2 or not all(MIN_IMAGE_SIDE <= int(side) <= MAX_IMAGE_SIDE
+                                 for side in size):
+        raise ValueError(f"{what} must be HEIGHT WIDTH, each from {MIN_IMAGE_SIDE} to "
+                         f"{MAX_IMAGE_SIDE} pixels (larger images make each training step's "
+                         f"activations outgrow memory), got {' '.join(map(str, size))}")
+
+
+def is_class_folder_tree(path):
+    """Whether path is a folder to read as class folders: a folder without MNIST IDX files."""
+    if not os.path.isdir(path):
+        return False
+    names = {name.lower() for name in os.listdir(path)}
+    return not any(name in names or f"{name}.gz" in names
+                   or name.replace("-idx", ".idx") in names
+                   or name.replace("-idx", ".idx") + ".gz" in names
+                   for (_, name) in IDX_FILES)
+
+
+def has_test_folder(root):
+    """Whether root holds train/ and test/ trees rather than the class folders themselves."""
+    return all(os.path.isdir(os.path.join(root, name)) for name in ("train", "test"))
+
+
+def class_folders(root):
+    """[(class name, folder)] of root's subfolders, sorted by name (hidden ones left out)."""
+    return sorted((entry.name, entry.path) for entry in os.scandir(root)
+                  if entry.is_dir() and not entry.name.startswith("."))
+
+
+def scan_classes(root, classNames=None):
+    """(paths, labels, class names) of the images in root's class folders.
+
+    Labels number the sorted class names from 0; with classNames (those of the training
+    folder) a class folder must be one of them and keeps its label. Raises DatasetError for
+    fewer than two classes or a class folder without images.
+    """
+    folders = class_folders(root)
+    if classNames is None:
+        if len(folders) < 2:
+            raise DatasetError(f"{root} has {len(folders)} class folder(s): put each class's "
+                               f"images in a subfolder named after the class, at least two "
+                               f"classes")
+        classNames = [name for (name, _) in folders]
+    else:
+        unknown = [name for (name, _) in folders if name not in classNames]
+        if unknown:
+            raise DatasetError(f"{root} has class folder(s) the training images lack: "
+                               f"{', '.join(map(repr, unknown))}")
+    (paths, labels, empty) = ([], [], [])
+    for (name, folder) in folders:
+        found = list_image_paths(folder, "class folder")
+        if not found:
+            empty.append(name)
+        paths += found
+        labels += [classNames.index(name)] * len(found)
+    if empty:
+        raise DatasetError(f"{root}: class folder(s) with no images: "
+                           f"{', '.join(map(repr, empty))}")
+    return np.asarray(paths, dtype=str), np.asarray(labels, np.int64), list(classNames)
+
+
+def find_unreadable(paths, size, colorMode, workers=None):
+    """[(path, reason)] of the paths that do not decode at size and colorMode.
+
+    Every file is decoded once, as training will decode it, in a pool of threads (OpenCV
+    releases Python's lock while it decodes), so no bad file is met in the middle of an epoch.
+    """
+    def problem(path):
+        try:
+            load_image(path, size, colorMode=colorMode)
+        except ValueError as e:
+            return path, str(e).replace(path, "").strip() or "not readable"
+        return None
+
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        return [found for found in pool.map(problem, paths, chunksize=64) if found]
+
+
+def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print):
+    """A FolderDataset of the class folders under root (with train/ and test/, or without).
+
+    Unreadable files are left out with one warning naming them; log receives the lines that
+    say what was found. Raises DatasetError when nothing usable is left, a class ends up with
+    no readable image, or the folders are not laid out as classes.
+    """
+    check_image_size(size)
+    splits = [("train", os.path.join(root, "train")), ("test", os.path.join(root, "test"))]
+    if not has_test_folder(root):
+        splits = [("", root)]
+    start = time.perf_counter()
+    (loaded, classNames, skipped) = ([], None, [])
+    for (split, folder) in splits:
+        (paths, labels, classNames) = scan_classes(folder, classNames)
+        bad = find_unreadable(paths, size, colorMode)
+        skipped += bad
+        keep = ~np.isin(paths, [path for (path, _) in bad])
+        for label in np.unique(labels):
+            if not keep[labels == label].any():
+                raise DatasetError(f"{folder}: class {classNames[label]!r} has no readable "
+                                   f"image")
+        loaded.append((ImageFiles(paths[keep], size, colorMode), labels[keep]))
+    if skipped:
+        named = "; ".join(f"{path} ({why})" for (path, why) in skipped[:NAMED_SKIPS])
+        more = len(skipped) - NAMED_SKIPS
+        log(f"[WARNING] skipping {len(skipped)} unreadable file(s): {named}"
+            + (f"; and {more} more" if more > 0 else ""))
+    counts = ", ".join(f"{split}/ {len(files):,}" for ((split, _), (files, _))
+                       in zip(splits, loaded)) if len(splits) > 1 else None
+    log(f"[INFO] found {sum(len(files) for (files, _) in loaded):,} images of "
+        f"{len(classNames)} classes in {root}" + (f" ({counts})" if counts else "")
+        + f", checked in {time.perf_counter() - start:.1f} s; training on them at "
+        f"{size[0]}x{size[1]} {colorMode}")
+    return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
+
+
+def load_test_images(dataset, inputShape, log=print):
+    """(images, labels) of dataset's test images as a model of inputShape (height, width,
+    channels) reads them: a uint8 array of MNIST-style data, or the ImageFiles of a class-folder
+    tree's test/ folder. Raises DatasetError when they do not fit the model."""
+    from pyimagesearch.datasets import check_image_format, load_dataset
+
+    (height, width, channels) = inputShape
+    colorMode = "rgb" if channels == 3 else "grayscale"
+    if not is_class_folder_tree(dataset):
+        (_, (testX, testY)) = load_dataset(dataset)
+        check_image_format(testX, dataset, (height, width), colorMode)
+        return testX, testY
+    if not has_test_folder(dataset):
+        raise DatasetError(f"{dataset} has no train/ and test/ folders, so no test images "
+                           f"(its validation split chose the model's threshold)")
+    return load_image_folders(dataset, (height, width), colorMode, log).test

@@ -1,0 +1,101 @@
+"""Feeding pairs to training: tf.data pipelines that gather (or decode) each batch's images.
+
+The images are either uint8 arrays (N, height, width) held once in memory (MNIST), or
+ImageFiles (pyimagesearch.image_folders) decoded from disk batch by batch, in parallel; the
+pairs are always indices into them.
+"""
+import numpy as np
+
+from pyimagesearch.image_folders import ImageFiles
+
+
+def input_shape_of(images):
+    """(height, width, channels) of one image of images (a uint8 array or ImageFiles)."""
+    if isinstance(images, ImageFiles):
+        return images.input_shape
+    return (*np.shape(images)[1:3], 1)
+
+
+def load_images(images, indices):
+    """images[indices] as float32 (n, height, width, channels) in [0, 1], from an array or
+    from ImageFiles."""
+    if isinstance(images, ImageFiles):
+        return images.load(indices)
+    return np.asarray(images)[np.asarray(indices)][..., np.newaxis].astype(np.float32) / 255.0
+
+
+def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
+    """A tf.data pipeline of (tuple of image batches, labels) scaled to [0, 1].
+
+    Each row of pairIdx names the images of one example: two for a pair (as from
+    make_pair_indices), three for an anchor with its positive and negative partner (as from
+    pairs_by_anchor). The images stay uint8 and the pairs stay indices; each batch is gathered
+    and scaled on the fly, so a full MNIST epoch never holds float copies of its 120,000 pairs.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(pairIdx), np.asarray(pairLabels, np.float32)))
+    return _gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
+
+
+def resampled_pair_dataset(images, labels, batchSize, seed=None):
+    """Like pair_dataset over pairs_by_anchor's rows, shuffled, but every pass over it (every
+    epoch) draws fresh pairs: each image still anchors one positive and one negative pair,
+    with new partners each time, so the model sees far more distinct pairs.
+    """
+    import tensorflow as tf
+
+    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
+
+    rng = np.random.default_rng(seed)
+    count = len(labels)
+
+    def draw():
+        return pairs_by_anchor(*make_pair_indices(labels, rng))
+
+    # one draw per iteration of the pipeline: Keras iterates it afresh every epoch
+    ds = tf.data.Dataset.range(1).map(
+        lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
+    ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
+        (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    return _gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
+
+
+def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
+    """Batch a dataset of (index row, label) pairs and gather each batch's images as a tuple
+    of float [0, 1] batches, one per column: gathered from the uint8 images held once as a
+    constant, or decoded from their files (a map in parallel over the batches)."""
+    import tensorflow as tf
+
+    load = _decoder(images) if isinstance(images, ImageFiles) else _gatherer(images)
+
+    def gather(rows, rowLabels):
+        return tuple(load(rows[:, j]) for j in range(int(rows.shape[1]))), rowLabels
+
+    if shuffle:
+        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def _gatherer(images):
+    import tensorflow as tf
+
+    images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
+    return lambda indices: tf.cast(tf.gather(images, indices), tf.float32) / 255.0
+
+
+def _decoder(files):
+    import tensorflow as tf
+
+    # OpenCV decodes (the one image loader, as the test script does), so training sees the
+    # very pixels that scoring will; it releases Python's lock, so the parallel map scales
+    paths = tf.constant(files.paths)
+
+    def decode(indices):
+        batch = tf.numpy_function(files.load_paths, [tf.gather(paths, indices)], tf.float32,
+                                  stateful=False)
+        return tf.ensure_shape(batch, (None, *files.input_shape))
+    return decode
