@@ -21,12 +21,10 @@ not a fair one.
 import argparse
 import csv
 import os
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
-from common import ROOT, add_data_arguments, load_training_subset
+from common import ROOT, add_data_arguments, load_training_subset, run_child
 
 from pyimagesearch.config import ARCHITECTURES, VALIDATION_SPLIT, output_paths
 
@@ -72,16 +70,9 @@ def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"
                    "--precision", precision, "--architecture", architecture] + (
                        ["--resample-pairs"] if resample else [])
         log = output_paths(output, architecture=architecture)[2]
-    command = [sys.executable, *command, "--dataset", dataset, "--epochs", str(epochs),
-               "--seed", str(seed)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
-    with open(os.path.join(workdir, f"{variant}.out"), "w") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                 cwd=ROOT)
-        (_, status, usage) = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{variant} failed; see {out.name}")
-    return list(csv.DictReader(open(log))), usage.ru_maxrss / 1024
+    rss = run_child([*command, "--dataset", dataset, "--epochs", str(epochs), "--seed",
+                     str(seed)], os.path.join(workdir, f"{variant}.out"))
+    return list(csv.DictReader(open(log))), rss
 
 
 def main():

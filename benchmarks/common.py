@@ -1,5 +1,6 @@
 """What the benchmark scripts share: where the repository is, and which MNIST pairs to train on."""
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,3 +26,16 @@ def load_training_subset(args):
     ((trainX, trainY), test) = load_dataset(args.dataset)
     count = max(1, min(args.pairs // 2, len(trainX)))
     return (trainX[:count], trainY[:count]), test
+
+
+def run_child(command, outPath):
+    """Run a Python script (command: its path and arguments) in a child process, its output
+    into outPath; returns the child's peak resident memory in MB (raises if it fails)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    with open(outPath, "w") as out:
+        child = subprocess.Popen([sys.executable, *command], stdout=out,
+                                 stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        (_, status, usage) = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[0]} failed; see {outPath}")
+    return usage.ru_maxrss / 1024

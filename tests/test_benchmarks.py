@@ -63,3 +63,16 @@ def test_benchmark_trains_another_architecture(tiny_npz):
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\[RESULT\] +float32: .*val accuracy 0\.5000 (first reached|not "
                      r"reached)", result.stdout), result.stdout
+
+
+def test_folder_benchmark_compares_folders_with_memory(tiny_npz):
+    result = run_script("benchmarks/benchmark_folders.py", "--dataset", tiny_npz,
+                        "--sizes", "60,120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("memory 120", "folders 60", "folders 120"):
+        assert re.search(rf"\[RESULT\] +{name} images: +\d+ pairs/s, peak RSS +\d+ MB, val "
+                         rf"accuracy [01]\.\d{{4}}", result.stdout), result.stdout
+    assert re.search(r"\[RATIO\] folders / memory at 120 images: throughput \d+\.\d\dx, peak "
+                     r"RSS \d\.\d\dx", result.stdout), result.stdout
+    assert re.search(r"\[RATIO\] folders at 120 / 60 images: peak RSS \d\.\d\dx",
+                     result.stdout), result.stdout

@@ -3,7 +3,7 @@ import os
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, assert_clean_error, run_script
 
 from pyimagesearch.model_io import read_metadata
 
@@ -79,3 +79,24 @@ def test_upgrade_model_adds_the_embed_endpoint_with_the_same_scores(tmp_path):
     assert upgraded.embed(a).shape == (6, 48)
     assert "already has" in run_script("tools/upgrade_model.py", old).stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
+
+
+def test_class_folders_are_written_from_arrays(tiny_npz, tmp_path):
+    names = "zero,one one,two,three,four,five,six,seven,eight,nine"
+    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+                        tmp_path / "out", "--class-names", names, "--limit", 50)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 50 train images into 10 class folders" in result.stdout
+    with np.load(tiny_npz) as data:
+        (trainX, trainY) = (data["x_train"], data["y_train"])
+    written = sorted((tmp_path / "out" / "train").glob("*/*.png"))
+    assert len(written) == 50 and len(list((tmp_path / "out" / "test").glob("*/*.png"))) == 100
+    first = tmp_path / "out" / "train" / names.split(",")[trainY[0]] / "00000.png"
+    np.testing.assert_array_equal(cv2.imread(str(first), cv2.IMREAD_UNCHANGED), trainX[0])
+
+    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+                        tmp_path / "out")
+    assert_clean_error(result, "is not empty")
+    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+                        tmp_path / "other", "--class-names", "a,b")
+    assert_clean_error(result, "10 different, non-empty names")
