@@ -122,6 +122,11 @@ def test_train_and_test_folders_with_mixed_files(tmp_path):
                         tmp_path / "out" / "siamese_model", "--digits", 0)
     assert result.returncode == 0, result.stderr
     assert "[INFO] test pairs (72): accuracy" in result.stdout
+    result = run_script("tools/plot_embeddings.py", "--dataset", tmp_path / "data", "--model",
+                        tmp_path / "out" / "siamese_model", "--count", 30, "--output",
+                        tmp_path / "embeddings.png")
+    assert result.returncode == 0, result.stderr
+    assert "30 test images' embeddings (48-D)" in result.stdout
 
 
 def test_unusable_folders_get_one_line_and_keep_the_model(tmp_path):
