@@ -21,7 +21,7 @@ from pyimagesearch.image_folders import (
     check_image_size,
     has_test_folder,
     is_class_folder_tree,
-    load_image_folders,
+    load_training_dataset,
 )
 from pyimagesearch.images import COLOR_MODES
 
@@ -175,23 +175,13 @@ def train(args, output):
     # the data first: a dataset that cannot be used is refused before TensorFlow loads
     import numpy as np
 
-    from pyimagesearch.datasets import check_image_format, load_dataset, split_validation
+    from pyimagesearch.datasets import split_validation
     from pyimagesearch.pair_pipeline import input_shape_of
 
     if not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
-    classNames = None
-    if is_class_folder_tree(args.dataset):
-        # class folders: paths and labels only, each batch is decoded from disk
-        print(f"[INFO] loading images from {args.dataset}...")
-        ((trainX, trainY), test, classNames) = load_image_folders(
-            args.dataset, args.image_size or (28, 28), args.color_mode)
-        (testX, testY) = test or (None, None)
-    else:
-        # load MNIST dataset (the channel dimension is added batch by batch)
-        print("[INFO] loading MNIST dataset...")
-        (trainX, trainY), (testX, testY) = load_dataset(args.dataset)
-        check_image_format(trainX, args.dataset, args.image_size, args.color_mode)
+    ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
+        args.dataset, args.image_size, args.color_mode)
     inputShape = input_shape_of(trainX)
     rng = np.random.default_rng(args.seed)
     if args.validation_split:

@@ -211,3 +211,24 @@ def load_test_images(dataset, inputShape, log=print):
         raise DatasetError(f"{dataset} has no train/ and test/ folders, so no test images "
                            f"(its validation split chose the model's threshold)")
     return load_image_folders(dataset, (height, width), colorMode, log).test
+
+
+def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=print):
+    """((trainX, trainY), (testX, testY), class names) of any dataset the training script
+    takes, saying through log what it loads: class folders as ImageFiles at imageSize
+    (default 28x28) and colorMode (testX and testY are None without a test/ folder, the
+    class names are the folders'), or MNIST-style uint8 arrays (class names None), which
+    refuse another size or colour than theirs."""
+    from pyimagesearch.datasets import check_image_format, load_dataset
+
+    if is_class_folder_tree(dataset):
+        # class folders: paths and labels only, each batch is decoded from disk
+        log(f"[INFO] loading images from {dataset}...")
+        (train, test, classNames) = load_image_folders(dataset, imageSize or (28, 28),
+                                                       colorMode, log)
+        return train, test or (None, None), classNames
+    # load MNIST dataset (the channel dimension is added batch by batch)
+    log("[INFO] loading MNIST dataset...")
+    (train, test) = load_dataset(dataset)
+    check_image_format(train[0], dataset, imageSize, colorMode)
+    return train, test, None
