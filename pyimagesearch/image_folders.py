@@ -113,9 +113,11 @@ def scan_classes(root, classNames=None):
     folders = class_folders(root)
     if classNames is None:
         if len(folders) < 2:
+            lone = " (train/ and test/ are read as splits only together)" if any(
+                name in ("train", "test") for (name, _) in folders) else ""
             raise DatasetError(f"{root} has {len(folders)} class folder(s): put each class's "
                                f"images in a subfolder named after the class, at least two "
-                               f"classes")
+                               f"classes{lone}")
         classNames = [name for (name, _) in folders]
     else:
         unknown = [name for (name, _) in folders if name not in classNames]

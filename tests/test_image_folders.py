@@ -92,6 +92,7 @@ def test_unreadable_files_are_skipped_with_one_warning_naming_them(tmp_path):
     (lambda root: (write_digit_classes(root, 3, classNames=("a",)), (root / "b").mkdir(),
                    (root / "b" / "x.png").write_bytes(b"junk")), "'b' has no readable image"),
     (lambda root: None, "0 class folder"),
+    (lambda root: write_digit_classes(root / "train", 3), r"read as splits only together"),
 ])
 def test_unusable_folders_are_refused(tmp_path, make, message):
     make(tmp_path)
