@@ -192,7 +192,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print):
                        in zip(splits, loaded)) if len(splits) > 1 else None
     log(f"[INFO] found {sum(len(files) for (files, _) in loaded):,} images of "
         f"{len(classNames)} classes in {root}" + (f" ({counts})" if counts else "")
-        + f", checked in {time.perf_counter() - start:.1f} s; training on them at "
+        + f", checked in {time.perf_counter() - start:.1f} s; read at "
         f"{size[0]}x{size[1]} {colorMode}")
     return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
 
