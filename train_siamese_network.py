@@ -374,10 +374,13 @@ def train(args, output):
     plot_roc(evaluation, rocPath)
     # what the network learned: the validation images' embeddings, 200 of each class at most
     shown = sample_per_class(valY, 200 * len(np.unique(valY)), seed=args.seed or 0)
-    sister = model.get_layer("sister_network")
-    embeddings = sister(load_images(valX, shown), training=False)
-    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
-                    classNames=classNames)
+    if len(shown) >= 3:
+        sister = model.get_layer("sister_network")
+        embeddings = sister(load_images(valX, shown), training=False)
+        plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
+                        classNames=classNames)
+    else:
+        print(f"[INFO] {len(shown)} validation images are too few to draw their embeddings")
     if multiworker:
         from pyimagesearch.distributed import weights_checksum
         print(f"[INFO] weights checksum: {weights_checksum(model)}")

@@ -63,10 +63,11 @@ class ImageFiles:
         return self.load_paths(paths)
 
     def load_paths(self, paths):
-        """Decode paths (str or UTF-8 bytes, as tf.data hands them over) into one batch."""
+        """Decode paths (str, or the file system's bytes as tf.data hands them over) into one
+        batch."""
         batch = np.empty((len(paths), *self.input_shape), np.float32)
         for (i, path) in enumerate(paths):
-            path = path.decode("utf-8") if isinstance(path, bytes) else str(path)
+            path = os.fsdecode(path) if isinstance(path, bytes) else str(path)
             batch[i] = load_image(path, self.size, colorMode=self.color_mode)[0].reshape(
                 self.input_shape)
         return batch

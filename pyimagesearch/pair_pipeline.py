@@ -4,6 +4,8 @@ The images are either uint8 arrays (N, height, width) held once in memory (MNIST
 ImageFiles (pyimagesearch.image_folders) decoded from disk batch by batch, in parallel; the
 pairs are always indices into them.
 """
+import os
+
 import numpy as np
 
 from pyimagesearch.image_folders import ImageFiles
@@ -92,7 +94,8 @@ def _decoder(files):
 
     # OpenCV decodes (the one image loader, as the test script does), so training sees the
     # very pixels that scoring will; it releases Python's lock, so the parallel map scales
-    paths = tf.constant(files.paths)
+    # as the file system's bytes: a name that is not valid UTF-8 still round-trips
+    paths = tf.constant([os.fsencode(path) for path in files.paths])
 
     def decode(indices):
         batch = tf.numpy_function(files.load_paths, [tf.gather(paths, indices)], tf.float32,

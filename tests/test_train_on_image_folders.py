@@ -162,3 +162,23 @@ def test_mnist_data_refuses_another_size_or_colour(tiny_npz, tmp_path):
         result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--output",
                             tmp_path, *args)
         assert_clean_error(result, message)
+
+
+def test_names_that_are_not_utf8_and_a_tiny_validation_split(tmp_path):
+    import os
+
+    from pyimagesearch.digits import render_digit
+
+    rng = np.random.default_rng(0)
+    root = os.fsencode(str(tmp_path / "data"))
+    for (digit, folder) in enumerate((b"caf\xe9", b"plain")):  # Latin-1, not UTF-8
+        os.makedirs(os.path.join(root, folder))
+        for i in range(6):
+            (_, png) = cv2.imencode(".png", render_digit(digit, rng))
+            with open(os.path.join(root, folder, b"img\xff%d.png" % i), "wb") as f:
+                f.write(png.tobytes())
+    result = train(tmp_path / "data", tmp_path / "out", "--epochs", 1)
+    assert "found 12 images of 2 classes" in result.stdout
+    # two validation images: too few to draw, said in one line, and the model is saved
+    assert "[INFO] 2 validation images are too few to draw their embeddings" in result.stdout
+    assert SiameseModel(str(tmp_path / "out" / "siamese_model")).input_shape == (28, 28, 1)
