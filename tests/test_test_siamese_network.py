@@ -48,17 +48,29 @@ def test_scores_ten_pairs_and_saves_figures(trained_output, digit_folder, tmp_pa
     assert saved == ["montage.png"] + [f"pair_{i:02d}.png" for i in range(1, 11)]
 
 
-def test_draw_is_the_same_whatever_the_listing_order(trained_output, digit_folder, tmp_path):
+def run_in_process(capsys, *args):
+    """The test script's [RESULT] lines, from its main() called in this process."""
+    load_script().main([str(arg) for arg in args])
+    return result_lines(capsys.readouterr().out)
+
+
+def test_draw_is_the_same_whatever_the_listing_order(trained_output, digit_folder, tmp_path,
+                                                     capsys):
     (output, _) = trained_output
-    # the same files under other names sort differently; the draw follows sorted names
-    first = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
-                       output / "siamese_model", "--pairs", 4, "--seed", 7)
-    again = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
-                       output / "siamese_model", "--pairs", 4, "--seed", 7)
-    assert result_lines(first.stdout) == result_lines(again.stdout)
+    # the same files copied in another order (so listed in another order by the file system)
+    # give the same draw: it follows the sorted names
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for name in sorted(os.listdir(digit_folder), reverse=True):
+        shutil.copy(digit_folder / name, shuffled / name)
+    first = run_in_process(capsys, "--input", digit_folder, "--model",
+                           output / "siamese_model", "--pairs", 4, "--seed", 7)
+    again = run_in_process(capsys, "--input", shuffled, "--model", output / "siamese_model",
+                           "--pairs", 4, "--seed", 7)
+    assert len(first) == 4 and first == again
     np.random.seed(7)
     expected = np.random.choice(6, size=(4, 2))
-    for line, (a, b) in zip(result_lines(first.stdout), expected):
+    for line, (a, b) in zip(first, expected):
         assert f"digit_{a}.png vs digit_{b}.png" in line
 
 
@@ -78,15 +90,15 @@ def test_all_pairs_are_scored_in_one_call(trained_output, digit_folder, monkeypa
     assert calls == [7]
 
 
-def test_threshold_decides_same_or_different(trained_output, digit_folder):
+def test_threshold_decides_same_or_different(trained_output, digit_folder, capsys):
     (output, _) = trained_output
     model = output / "siamese_model"
-    low = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
-                     "--threshold", "-1")
-    high = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
-                      "--threshold", "2")
-    assert all(line.endswith("- same") for line in result_lines(low.stdout))
-    assert all(line.endswith("- different") for line in result_lines(high.stdout))
+    # a sigmoid's similarity lies strictly between 0 and 1: above 0 always, above 1 never
+    low = run_in_process(capsys, "--input", digit_folder, "--model", model, "--threshold", 0)
+    high = run_in_process(capsys, "--input", digit_folder, "--model", model, "--threshold", 1)
+    assert len(low) == len(high) == 10
+    assert all(line.endswith("- same") for line in low)
+    assert all(line.endswith("- different") for line in high)
 
 
 def test_odd_images_are_converted_or_skipped(trained_output, tmp_path):
