@@ -180,18 +180,15 @@ def test_two_files_score_exactly_that_pair(trained_output, tmp_path):
     assert_clean_error(result, "one folder or two image files")
 
 
-def test_contrastive_model_shows_distances(contrastive_output, digit_folder, tmp_path):
+def test_contrastive_model_shows_distances(contrastive_output, digit_folder, capsys):
     (output, _) = contrastive_output
     model = output / "contrastive_siamese_model"
-    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model", model,
-                        "--pairs", 4)
-    assert result.returncode == 0, result.stderr
-    lines = result_lines(result.stdout)
+    lines = run_in_process(capsys, "--input", digit_folder, "--model", model, "--pairs", 4)
     assert len(lines) == 4 and all(" - distance: " in line for line in lines)
     # a distance is "same" below the threshold
-    assert all(line.endswith("- same") for line in result_lines(run_script(
-        "test_siamese_network.py", "--input", digit_folder, "--model", model, "--pairs", 4,
-        "--threshold", "100").stdout))
+    lines = run_in_process(capsys, "--input", digit_folder, "--model", model, "--pairs", 4,
+                           "--threshold", 100)
+    assert len(lines) == 4 and all(line.endswith("- same") for line in lines)
 
 
 def test_a_model_without_metadata_uses_the_tutorial_defaults(trained_output, digit_folder,
