@@ -46,6 +46,11 @@ def parse_args(argv=None):
     ap.add_argument("--color-mode", choices=COLOR_MODES, default="grayscale",
                     help="read class-folder images as grayscale (1 channel) or rgb (3 "
                          "channels); MNIST-style data is grayscale (default: grayscale)")
+    ap.add_argument("--cache-images", choices=("auto", "always", "never"), default="auto",
+                    help="keep class-folder images in memory once decoded (at the model's "
+                         "size, as uint8) instead of decoding every batch: auto does when "
+                         f"decoding takes {config.CACHE_DECODE_MS:g} ms or more per image (large "
+                         f"photos) and they fit in {config.CACHE_MB} MB (default: auto)")
     ap.add_argument("--architecture", choices=config.ARCHITECTURES, default="tutorial",
                     help="the sister network: tutorial (default; the tutorial's two 2x2 "
                          "convolutions, 19,888 parameters) or small_vgg (three blocks of 3x3 "
@@ -181,7 +186,7 @@ def train(args, output):
     if not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
     ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
-        args.dataset, args.image_size, args.color_mode)
+        args.dataset, args.image_size, args.color_mode, cache=args.cache_images)
     inputShape = input_shape_of(trainX)
     rng = np.random.default_rng(args.seed)
     if args.validation_split:

@@ -34,10 +34,11 @@ class ImageFiles:
     """Image files decoded on demand at one size (height, width) and colour mode.
 
     Indexing with an array of indices gives the ImageFiles of those files; load gives their
-    pixels as float32 (n, height, width, channels) in [0, 1].
+    pixels as float32 (n, height, width, channels) in [0, 1]. With pixels (uint8, one image
+    per path, decoded once already: see check_images) nothing is decoded again.
     """
 
-    def __init__(self, paths, size, colorMode="grayscale"):
+    def __init__(self, paths, size, colorMode="grayscale", pixels=None):
         check_image_size(size)
         if colorMode not in COLOR_MODES:
             raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
@@ -45,12 +46,17 @@ class ImageFiles:
         self.paths = np.asarray(paths, dtype=str).reshape(-1)
         self.size = tuple(int(side) for side in size)
         self.color_mode = colorMode
+        if pixels is not None and np.shape(pixels) != (len(self.paths), *self.input_shape):
+            raise ValueError(f"pixels must be shaped {(len(self.paths), *self.input_shape)}, "
+                             f"got {np.shape(pixels)}")
+        self.pixels = pixels
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
-        return ImageFiles(self.paths[index], self.size, self.color_mode)
+        return ImageFiles(self.paths[index], self.size, self.color_mode,
+                          None if self.pixels is None else self.pixels[index])
 
     @property
     def input_shape(self):
@@ -59,6 +65,9 @@ class ImageFiles:
 
     def load(self, indices=None):
         """The pixels of the files at indices (all of them by default), float32 in [0, 1]."""
+        if self.pixels is not None:
+            pixels = self.pixels if indices is None else self.pixels[np.asarray(indices)]
+            return pixels.astype(np.float32) / 255.0
         paths = self.paths if indices is None else self.paths[np.asarray(indices)]
         return self.load_paths(paths)
 
@@ -138,52 +147,80 @@ def scan_classes(root, classNames=None):
     return np.asarray(paths, dtype=str), np.asarray(labels, np.int64), list(classNames)
 
 
-def find_unreadable(paths, size, colorMode, workers=None, chunk=256):
-    """[(path, reason)] of the paths that do not decode at size and colorMode.
+def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
+    """Decode every file once, as training will: ([(path, reason)] of those that do not
+    decode, their pixels as uint8 (n, height, width, channels) or None, seconds per image).
 
-    Every file is decoded once, as training will decode it, in a pool of threads (OpenCV
-    releases Python's lock while it decodes), so no bad file is met in the middle of an epoch.
-    Each task takes a chunk of paths: one task per file costs memory that grows with their
-    number (measured: 115 MB more at its peak for 60,000 files, none with chunks).
+    Files are decoded in a pool of threads (OpenCV releases Python's lock while it decodes),
+    so no bad file is met in the middle of an epoch. The decoded pixels are kept (the
+    unreadable files' left black) with cache "always", or with "auto" when decoding is slow
+    (config.CACHE_DECODE_MS per image, measured on the first chunk) and they fit in
+    config.CACHE_MB; "never" keeps nothing, and training decodes every batch again. Each
+    task takes a chunk of paths: one task per file costs memory that grows with their number
+    (measured: 115 MB more at its peak for 60,000 files, none with chunks).
     """
-    def problems(paths):
-        found = []
+    from pyimagesearch.config import CACHE_DECODE_MS, CACHE_MB
+
+    shape = (*size, 3 if colorMode == "rgb" else 1)
+    keep = {"decided": cache != "auto", "pixels": cache == "always"}
+
+    def decode(paths):
+        (found, pixels, start) = ([], [], time.perf_counter())
         for path in paths:
             try:
-                load_image(path, size, colorMode=colorMode)
+                image = load_image(path, size, colorMode=colorMode)[0].reshape(shape)
             except ValueError as e:
                 found.append((path, str(e).replace(path, "").strip() or "not readable"))
-        return found
+                image = np.zeros(shape, np.float32)
+            if keep["pixels"] or not keep["decided"]:
+                pixels.append(np.round(image * 255).astype(np.uint8))
+        return found, pixels, time.perf_counter() - start
 
     chunks = [paths[start:start + chunk] for start in range(0, len(paths), chunk)]
+    (bad, cached, seconds) = ([], None, 0.0)
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        return [found for part in pool.map(problems, chunks) for found in part]
+        for (i, (found, pixels, spent)) in enumerate(pool.map(decode, chunks)):
+            bad += found
+            seconds += spent
+            if not keep["decided"]:
+                perImage = spent / max(1, len(chunks[0]))
+                fits = len(paths) * int(np.prod(shape)) <= CACHE_MB * 2 ** 20
+                keep.update(decided=True, pixels=fits and perImage * 1000 >= CACHE_DECODE_MS)
+            if keep["pixels"]:
+                if cached is None:
+                    cached = np.empty((len(paths), *shape), np.uint8)
+                start = i * chunk
+                cached[start:start + len(pixels)] = pixels
+    return bad, cached, seconds / max(1, len(paths))
 
 
-def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print):
+def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, cache="auto"):
     """A FolderDataset of the class folders under root (with train/ and test/, or without).
 
     Unreadable files are left out with one warning naming them; log receives the lines that
-    say what was found. Raises DatasetError when nothing usable is left, a class ends up with
-    no readable image, or the folders are not laid out as classes.
+    say what was found. cache says when the decoded images are kept in memory (check_images).
+    Raises DatasetError when nothing usable is left, a class ends up with no readable image,
+    or the folders are not laid out as classes.
     """
     check_image_size(size)
     splits = [("train", os.path.join(root, "train")), ("test", os.path.join(root, "test"))]
     if not has_test_folder(root):
         splits = [("", root)]
     start = time.perf_counter()
-    (loaded, classNames, skipped) = ([], None, [])
+    (loaded, classNames, skipped, perImage) = ([], None, [], [])
     for (split, folder) in splits:
         (paths, labels, classNames) = scan_classes(folder, classNames)
-        bad = find_unreadable(paths, size, colorMode)
+        (bad, pixels, seconds) = check_images(paths, size, colorMode, cache)
         skipped += bad
+        perImage.append(seconds)
         unreadable = {path for (path, _) in bad}
         keep = np.array([path not in unreadable for path in paths], bool)
         for label in np.unique(labels):
             if not keep[labels == label].any():
                 raise DatasetError(f"{folder}: class {classNames[label]!r} has no readable "
                                    f"image")
-        loaded.append((ImageFiles(paths[keep], size, colorMode), labels[keep]))
+        loaded.append((ImageFiles(paths[keep], size, colorMode,
+                                  None if pixels is None else pixels[keep]), labels[keep]))
     if skipped:
         named = "; ".join(f"{path} ({why})" for (path, why) in skipped[:NAMED_SKIPS])
         more = len(skipped) - NAMED_SKIPS
@@ -195,6 +232,10 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print):
         f"{len(classNames)} classes in {root}" + (f" ({counts})" if counts else "")
         + f", checked in {time.perf_counter() - start:.1f} s; read at "
         f"{size[0]}x{size[1]} {colorMode}")
+    cachedBytes = sum(files.pixels.nbytes for (files, _) in loaded if files.pixels is not None)
+    if cachedBytes:
+        log(f"[INFO] decoding takes {1000 * max(perImage):.1f} ms per image: keeping the decoded "
+            f"images in memory ({cachedBytes / 2 ** 20:.1f} MB) instead of decoding every batch")
     return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
 
 
@@ -216,7 +257,8 @@ def load_test_images(dataset, inputShape, log=print):
     return load_image_folders(dataset, (height, width), colorMode, log).test
 
 
-def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=print):
+def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=print,
+                          cache="auto"):
     """((trainX, trainY), (testX, testY), class names) of any dataset the training script
     takes, saying through log what it loads: class folders as ImageFiles at imageSize
     (default 28x28) and colorMode (testX and testY are None without a test/ folder, the
@@ -228,7 +270,7 @@ def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=pr
         # class folders: paths and labels only, each batch is decoded from disk
         log(f"[INFO] loading images from {dataset}...")
         (train, test, classNames) = load_image_folders(dataset, imageSize or (28, 28),
-                                                       colorMode, log)
+                                                       colorMode, log, cache)
         return train, test or (None, None), classNames
     # load MNIST dataset (the channel dimension is added batch by batch)
     log("[INFO] loading MNIST dataset...")

@@ -71,7 +71,11 @@ def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
     constant, or decoded from their files (a map in parallel over the batches)."""
     import tensorflow as tf
 
-    load = _decoder(images) if isinstance(images, ImageFiles) else _gatherer(images)
+    if isinstance(images, ImageFiles):
+        # decoded once already (kept in memory), or decoded batch by batch
+        load = _gatherer(images.pixels) if images.pixels is not None else _decoder(images)
+    else:
+        load = _gatherer(images)
 
     def gather(rows, rowLabels):
         return tuple(load(rows[:, j]) for j in range(int(rows.shape[1]))), rowLabels
@@ -85,7 +89,9 @@ def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
 def _gatherer(images):
     import tensorflow as tf
 
-    images = tf.constant(np.asarray(images, np.uint8)[..., np.newaxis])
+    images = np.asarray(images, np.uint8)
+    # (N, height, width) arrays get their channel axis; decoded files have theirs
+    images = tf.constant(images[..., np.newaxis] if images.ndim == 3 else images)
     return lambda indices: tf.cast(tf.gather(images, indices), tf.float32) / 255.0
 
 

@@ -9,7 +9,7 @@ from pyimagesearch.datasets import DatasetError
 from pyimagesearch.image_folders import (
     ImageFiles,
     check_image_size,
-    find_unreadable,
+    check_images,
     is_class_folder_tree,
     load_image_folders,
     scan_classes,
@@ -126,10 +126,39 @@ def test_image_files_index_like_arrays(tmp_path):
         ImageFiles(paths, (28, 28), "cmyk")
 
 
-def test_find_unreadable_decodes_every_file(tmp_path):
+def test_check_images_decodes_every_file_and_keeps_them_when_asked(tmp_path):
     good = tmp_path / "good.png"
-    cv2.imwrite(str(good), np.zeros((10, 10), np.uint8))
+    cv2.imwrite(str(good), np.full((10, 10), 255, np.uint8))
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes(good.read_bytes()[:40])
-    found = find_unreadable([str(good), str(truncated)], (28, 28), "grayscale")
-    assert [path for (path, _) in found] == [str(truncated)]
+    paths = [str(good), str(truncated)]
+    for cache in ("auto", "never"):
+        (bad, pixels, seconds) = check_images(paths, (28, 28), "grayscale", cache)
+        # 28x28 PNGs decode in well under config.CACHE_DECODE_MS: auto keeps nothing
+        assert [path for (path, _) in bad] == [str(truncated)] and pixels is None
+        assert 0 < seconds < 0.1
+    (bad, pixels, _) = check_images(paths, (12, 14), "rgb", "always", chunk=1)
+    assert len(bad) == 1 and pixels.shape == (2, 12, 14, 3) and pixels.dtype == np.uint8
+    assert (pixels[0] == 255).all() and (pixels[1] == 0).all()
+
+
+def test_slow_decoding_keeps_the_decoded_images(tmp_path, monkeypatch):
+    from pyimagesearch import config
+    from pyimagesearch.pair_pipeline import pair_dataset
+
+    write_digit_classes(tmp_path / "data", 4)
+    (streamed, _) = quiet_load(tmp_path / "data", cache="never")
+    monkeypatch.setattr(config, "CACHE_DECODE_MS", 0.0)  # every decode counts as slow
+    (cached, lines) = quiet_load(tmp_path / "data")
+    assert streamed.train[0].pixels is None and cached.train[0].pixels is not None
+    assert "keeping the decoded images in memory" in lines[-1]
+    np.testing.assert_allclose(cached.train[0].load(), streamed.train[0].load(), atol=0.5 / 255)
+    # training gathers the kept pixels: the same batches, nothing decoded
+    expected = streamed.train[0].load([0, 3])
+    monkeypatch.setattr(ImageFiles, "load_paths", None)
+    rows = np.array([[0, 1, 2], [3, 4, 5]])
+    labels = np.tile(np.array([[1, 0]], np.float32), (2, 1))
+    ((a, b, c), _) = next(iter(pair_dataset(cached.train[0], rows, labels, batchSize=2)))
+    np.testing.assert_allclose(a.numpy(), expected, atol=0.5 / 255)
+    monkeypatch.setattr(config, "CACHE_MB", 0)  # and they must fit
+    assert quiet_load(tmp_path / "data")[0].train[0].pixels is None

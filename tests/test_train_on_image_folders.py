@@ -27,8 +27,11 @@ def colour_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("colour")
     write_colour_only_classes(root / "train", 60, seed=0, size=16)
     write_colour_only_classes(root / "fresh", 30, seed=1, size=16)
+    # the rgb model trains from the decoded images kept in memory, the grayscale one decodes
+    # every batch
     runs = {mode: train(root / "train", root / mode, "--color-mode", mode, "--image-size",
-                        16, 16, "--epochs", 5) for mode in ("rgb", "grayscale")}
+                        16, 16, "--epochs", 5, "--cache-images", cache)
+            for (mode, cache) in (("rgb", "always"), ("grayscale", "never"))}
     return root, runs
 
 
@@ -62,6 +65,8 @@ def test_a_flat_folder_holds_out_a_split_and_records_what_the_model_reads(colour
     (root, runs) = colour_runs
     out = runs["rgb"].stdout
     assert "[INFO] found 120 images of 2 classes" in out and "16x16 rgb" in out
+    assert "keeping the decoded images in memory (0.1 MB)" in out
+    assert "keeping the decoded" not in runs["grayscale"].stdout
     assert "holding out 24 of 120 training images (20% of each class, seed 0)" in out
     assert "[INFO] test pairs" not in out
     metadata = json.loads((root / "rgb" / "siamese_model" / "metadata.json").read_text())

@@ -69,6 +69,7 @@ def test_help_explains_every_flag():
     assert "--architecture {tutorial,small_vgg}" in result.stdout
     assert "--image-size HEIGHT WIDTH" in result.stdout
     assert "--color-mode {grayscale,rgb}" in result.stdout
+    assert "--cache-images {auto,always,never}" in result.stdout
 
 
 def test_offline_without_a_dataset_says_how_to_pass_one(tmp_path):
