@@ -59,9 +59,14 @@ def _load_npz(path):
         raise DatasetError(f"{path} is not a readable .npz file ({e})") from None
 
 
+def idx_file_names(name):
+    """The file names one MNIST IDX file may go by: as distributed, gzipped, with a dot."""
+    dotted = name.replace("-idx", ".idx")
+    return (name, name + ".gz", dotted, dotted + ".gz")
+
+
 def _find_idx_file(folder, name):
-    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"),
-                      name.replace("-idx", ".idx") + ".gz"):
+    for candidate in idx_file_names(name):
         path = os.path.join(folder, candidate)
         if os.path.isfile(path):
             return path

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pyimagesearch.datasets import IDX_FILES, DatasetError
+from pyimagesearch.datasets import IDX_FILES, DatasetError, idx_file_names
 from pyimagesearch.images import COLOR_MODES, list_image_paths, load_image
 
 # sides outside these make no sense for the networks here: under 8 pixels the small VGG's
@@ -27,7 +27,8 @@ NAMED_SKIPS = 10
 
 FolderDataset = namedtuple("FolderDataset", "train test class_names")
 FolderDataset.__doc__ = """A class-folder dataset: train and test are (ImageFiles, labels),
-test is None without a test/ folder; class_names[label] is the name of a label's class."""
+test is None without a test/ folder (train is None when only test/ was asked for);
+class_names[label] is the name of a label's class."""
 
 
 class ImageFiles:
@@ -96,10 +97,8 @@ def is_class_folder_tree(path):
     if not os.path.isdir(path):
         return False
     names = {name.lower() for name in os.listdir(path)}
-    return not any(name in names or f"{name}.gz" in names
-                   or name.replace("-idx", ".idx") in names
-                   or name.replace("-idx", ".idx") + ".gz" in names
-                   for (_, name) in IDX_FILES)
+    return not any(candidate in names for (_, name) in IDX_FILES
+                   for candidate in idx_file_names(name))
 
 
 def has_test_folder(root):
@@ -194,13 +193,15 @@ def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
     return bad, cached, seconds / max(1, len(paths))
 
 
-def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, cache="auto"):
+def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, cache="auto",
+                       testOnly=False):
     """A FolderDataset of the class folders under root (with train/ and test/, or without).
 
     Unreadable files are left out with one warning naming them; log receives the lines that
     say what was found. cache says when the decoded images are kept in memory (check_images).
-    Raises DatasetError when nothing usable is left, a class ends up with no readable image,
-    or the folders are not laid out as classes.
+    With testOnly, train/ only names the classes: its images are neither listed nor decoded,
+    and train is None. Raises DatasetError when nothing usable is left, a class ends up with
+    no readable image, or the folders are not laid out as classes.
     """
     check_image_size(size)
     splits = [("train", os.path.join(root, "train")), ("test", os.path.join(root, "test"))]
@@ -209,6 +210,10 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
     start = time.perf_counter()
     (loaded, classNames, skipped, perImage) = ([], None, [], [])
     for (split, folder) in splits:
+        if testOnly and split == "train":
+            classNames = [name for (name, _) in class_folders(folder)]
+            loaded.append((None, None))
+            continue
         (paths, labels, classNames) = scan_classes(folder, classNames)
         (bad, pixels, seconds) = check_images(paths, size, colorMode, cache)
         skipped += bad
@@ -227,12 +232,13 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
         log(f"[WARNING] skipping {len(skipped)} unreadable file(s): {named}"
             + (f"; and {more} more" if more > 0 else ""))
     counts = ", ".join(f"{split}/ {len(files):,}" for ((split, _), (files, _))
-                       in zip(splits, loaded)) if len(splits) > 1 else None
-    log(f"[INFO] found {sum(len(files) for (files, _) in loaded):,} images of "
+                       in zip(splits, loaded) if files is not None) if len(splits) > 1 else None
+    log(f"[INFO] found {sum(len(files) for (files, _) in loaded if files is not None):,} images of "
         f"{len(classNames)} classes in {root}" + (f" ({counts})" if counts else "")
         + f", checked in {time.perf_counter() - start:.1f} s; read at "
         f"{size[0]}x{size[1]} {colorMode}")
-    cachedBytes = sum(files.pixels.nbytes for (files, _) in loaded if files.pixels is not None)
+    cachedBytes = sum(files.pixels.nbytes for (files, _) in loaded
+                      if files is not None and files.pixels is not None)
     if cachedBytes:
         log(f"[INFO] decoding takes {1000 * max(perImage):.1f} ms per image: keeping the decoded "
             f"images in memory ({cachedBytes / 2 ** 20:.1f} MB) instead of decoding every batch")
@@ -254,7 +260,9 @@ def load_test_images(dataset, inputShape, log=print):
     if not has_test_folder(dataset):
         raise DatasetError(f"{dataset} has no train/ and test/ folders, so no test images "
                            f"(its validation split chose the model's threshold)")
-    return load_image_folders(dataset, (height, width), colorMode, log).test
+    # the caller loads them all at once: decoded once here, kept, never decoded again
+    return load_image_folders(dataset, (height, width), colorMode, log, cache="always",
+                              testOnly=True).test
 
 
 def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=print,

@@ -109,15 +109,15 @@ def update_metadata(modelPath, updates):
 def read_metadata(modelPath):
     """The model's metadata, with the tutorial's defaults for anything it does not say."""
     path = os.path.join(modelPath, METADATA_FILE)
-    if not os.path.isfile(path):
-        return {**DEFAULT_METADATA, "color_mode": "grayscale"}
-    try:
-        with open(path) as f:
-            metadata = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{path} is not readable JSON ({e})") from None
-    if not isinstance(metadata, dict):
-        raise ModelError(f"{path} does not hold a JSON object")
+    metadata = {}
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                metadata = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ModelError(f"{path} is not readable JSON ({e})") from None
+        if not isinstance(metadata, dict):
+            raise ModelError(f"{path} does not hold a JSON object")
     metadata = {**DEFAULT_METADATA, **metadata}
     check_metadata(metadata, path)
     # models from before colour: grayscale, as their one channel says

@@ -162,3 +162,16 @@ def test_slow_decoding_keeps_the_decoded_images(tmp_path, monkeypatch):
     np.testing.assert_allclose(a.numpy(), expected, atol=0.5 / 255)
     monkeypatch.setattr(config, "CACHE_MB", 0)  # and they must fit
     assert quiet_load(tmp_path / "data")[0].train[0].pixels is None
+
+
+def test_test_images_alone_leave_the_training_images_unread(tmp_path):
+    from pyimagesearch.image_folders import load_test_images
+
+    write_digit_classes(tmp_path / "train", 3)
+    write_digit_classes(tmp_path / "test", 2, seed=1)
+    (tmp_path / "train" / "one" / "broken.png").write_bytes(b"junk")
+    lines = []
+    (files, labels) = load_test_images(str(tmp_path), (28, 28, 1), log=lines.append)
+    assert len(files) == 6 and files.pixels is not None and sorted(set(labels)) == [0, 1, 2]
+    assert not any("broken" in line for line in lines)
+    assert any("(test/ 6)" in line for line in lines)
