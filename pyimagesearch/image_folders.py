@@ -239,7 +239,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
         f"{size[0]}x{size[1]} {colorMode}")
     cachedBytes = sum(files.pixels.nbytes for (files, _) in loaded
                       if files is not None and files.pixels is not None)
-    if cachedBytes:
+    if cachedBytes and not testOnly:  # for training, where the choice matters
         log(f"[INFO] decoding takes {1000 * max(perImage):.1f} ms per image: keeping the decoded "
             f"images in memory ({cachedBytes / 2 ** 20:.1f} MB) instead of decoding every batch")
     return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
