@@ -8,13 +8,12 @@ USAGE
 # import the necessary packages
 import argparse
 import os
-import re
-from collections import Counter
 
 import numpy as np
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
+from pyimagesearch.model_inputs import digit_model, load_input_images, resolve_prepare
 from pyimagesearch.model_io import check_model_path, check_threshold, read_metadata
 
 
@@ -69,73 +68,6 @@ def input_paths(inputs):
     return list(inputs), None
 
 
-def load_test_images(paths, folder, size, prepare, colorMode="grayscale"):
-    """Load the images at the model's size and colour mode; in a folder unreadable files are
-    skipped with a warning."""
-    from pyimagesearch.images import load_image
-
-    names, images, noted = [], [], []
-    for path in paths:
-        try:
-            (image, notes) = load_image(path, size, prepare, colorMode)
-        except ValueError as e:
-            if folder is None:
-                raise
-            print(f"[WARNING] skipping {e}")
-            continue
-        name = os.path.relpath(path, folder) if folder else os.path.basename(path)
-        if notes:
-            noted.append((name, notes))
-        names.append(name)
-        images.append(image)
-    if not images:
-        raise ValueError(f"no usable images in {folder}")
-    report_conversions(noted)
-    return names, images
-
-
-def report_conversions(noted, named=10):
-    """Say what was done to each image; past `named` images, one line that counts each kind
-    of conversion (a folder of photos for a colour model would otherwise print one per file)."""
-    if len(noted) <= named:
-        for (name, notes) in noted:
-            print(f"[INFO] {name}: {', '.join(notes)}")
-        return
-    kinds = Counter(re.sub(r"from \d+x\d+ ", "", note) for (_, notes) in noted
-                    for note in notes)
-    print(f"[INFO] {len(noted)} images converted: "
-          + ", ".join(f"{kind} ({count})" for (kind, count) in kinds.items()))
-
-
-def pair_figure(plt, imageA, imageB, title, window):
-    # initialize the figure
-    fig = plt.figure(window, figsize=(4, 2))
-    plt.suptitle(title)
-
-    # show the first image, then the second one
-    for (i, image) in enumerate((imageA, imageB)):
-        ax = fig.add_subplot(1, 2, i + 1)
-        plt.imshow(image, cmap=plt.cm.gray)
-        ax.axis("off")
-    return fig
-
-
-def montage_figure(plt, results):
-    columns = min(5, len(results))
-    rows = -(-len(results) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.7 * rows),
-                             squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, (imageA, imageB, title, verdict) in zip(axes.ravel(), results):
-        # a white column between the two images (colour images stay in colour)
-        gap = np.ones_like(imageA[:, :1])
-        ax.imshow(np.hstack([imageA, gap, imageB]), cmap=plt.cm.gray, vmin=0, vmax=1)
-        ax.set_title(f"{title}\n{verdict}", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 def main(argv=None):
     args = parse_args(argv)
     # check the arguments that need no TensorFlow before loading it
@@ -144,35 +76,25 @@ def main(argv=None):
     metadata = read_metadata(args.model)
     if args.threshold is not None:
         check_threshold(args.threshold, metadata["score"])
-    colorMode = metadata["color_mode"]
-    # digit preparation is for models of MNIST-style digits, not for a class-folder model
-    digitModel = colorMode == "grayscale" and not metadata.get("class_names")
-    prepare = (folder is None and digitModel) if args.prepare is None else args.prepare
-    if prepare and colorMode != "grayscale":
-        raise ValueError(f"--prepare makes MNIST-style digits and applies to grayscale models "
-                         f"only; {args.model} takes {colorMode} images")
+    # digit preparation is for two files scored by a model of MNIST-style digits
+    prepare = resolve_prepare(args.prepare, metadata, args.model,
+                              folder is None and digit_model(metadata))
 
     quiet_tensorflow(args.verbose)
-    import matplotlib
-    if args.output:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.backends import backend_registry
-    from matplotlib.backends.registry import BackendFilter
-
-    from pyimagesearch.evaluation import is_same
     from pyimagesearch.model_io import SiameseModel
+    from pyimagesearch.plotting import pyplot
+
+    plt = pyplot(show=not args.output)
 
     # grab the test dataset image paths and load every image, at the model's input size and
     # colour mode
     print("[INFO] loading test dataset...")
     size = tuple(metadata["input_shape"][:2])
-    (names, images) = load_test_images(paths, folder, size, prepare, colorMode)
+    (names, images) = load_input_images(paths, folder, size, prepare, metadata["color_mode"])
 
     # load the model from disk
     print("[INFO] loading siamese model...")
     model = SiameseModel(args.model)
-    scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
 
     if folder is None:
@@ -185,30 +107,44 @@ def main(argv=None):
 
     # score every pair in one batched call: the batch is the first axis, and grayscale
     # images get their channel axis
-    imagesA = np.stack([images[a] for (a, _) in pairs]).reshape(-1, *model.input_shape)
-    imagesB = np.stack([images[b] for (_, b) in pairs]).reshape(-1, *model.input_shape)
-    scores = model.predict(imagesA, imagesB)
+    stacked = np.stack(images).reshape(-1, *model.input_shape)
+    scores = model.score_pairs(stacked, pairs)
+    results = report_pairs(plt, names, images, pairs, scores, model.metadata["score"],
+                           threshold, args.output)
+    show_or_save(plt, results, args.output)
 
-    if args.output:
-        os.makedirs(args.output, exist_ok=True)
+
+def report_pairs(plt, names, images, pairs, scores, scoreKind, threshold, output):
+    """Print one line per pair and draw its figure (saved in output when given); returns the
+    (imageA, imageB, title, verdict) of every pair."""
+    from pyimagesearch.evaluation import verdict_of
+    from pyimagesearch.plotting import pair_figure
+
+    if output:
+        os.makedirs(output, exist_ok=True)
     results = []
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
-        verdict = "same" if is_same(score, scoreKind, threshold) else "different"
+        verdict = verdict_of(score, scoreKind, threshold)
         title = f"{scoreKind.capitalize()}: {score:.2f}"
         print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
               f"- {verdict}")
         results.append((images[a], images[b], title, verdict))
         fig = pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}")
-        if args.output:
-            fig.savefig(os.path.join(args.output, f"pair_{i + 1:02d}.png"))
+        if output:
+            fig.savefig(os.path.join(output, f"pair_{i + 1:02d}.png"))
             plt.close(fig)
+    return results
 
-    if args.output:
+
+def show_or_save(plt, results, output):
+    """Save the montage of all pairs into output, or show the figures in windows."""
+    from pyimagesearch.plotting import can_show, montage_figure
+
+    if output:
         fig = montage_figure(plt, results)
-        fig.savefig(os.path.join(args.output, "montage.png"))
-        print(f"[INFO] saved {len(results)} pair figure(s) and montage.png to {args.output}")
-    elif matplotlib.get_backend().lower() in backend_registry.list_builtin(
-            BackendFilter.NON_INTERACTIVE):
+        fig.savefig(os.path.join(output, "montage.png"))
+        print(f"[INFO] saved {len(results)} pair figure(s) and montage.png to {output}")
+    elif not can_show():
         print("[INFO] no display to show the figures on; pass --output DIR to save them")
     else:
         # show the plots

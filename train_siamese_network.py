@@ -4,14 +4,18 @@ USAGE
     python train_siamese_network.py
     python train_siamese_network.py --dataset path/to/mnist.npz --epochs 10
     python train_siamese_network.py --dataset my_photos --image-size 64 64 --color-mode rgb
+
+Each stage is a function of its own, announced by the tutorial's [INFO] line; what an
+architecture or a loss means (its defaults, its head, its file names) is its entry in
+pyimagesearch/recipes.py.
 """
 # import the necessary packages
 import argparse
-import math
 import os
 import shutil
 import sys
 import tempfile
+from collections import namedtuple
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
@@ -24,6 +28,21 @@ from pyimagesearch.image_folders import (
     load_training_dataset,
 )
 from pyimagesearch.images import COLOR_MODES
+from pyimagesearch.recipes import (
+    ARCHITECTURES,
+    LOSSES,
+    architecture_named,
+    choices_help,
+    loss_named,
+    recipe_defaults,
+)
+
+# the images of one run: train, validation and test halves as (images, labels); test is
+# (None, None) for class folders without test/; validation is test unless a split was held
+# out. rng is the run's one generator: the split, then every pair draw, take from it in turn
+Data = namedtuple("Data", "train validation test class_names input_shape rng")
+# the pairs of one run: the training and validation pipelines, the validation pairs as indices
+Pairs = namedtuple("Pairs", "train_data validation_data validation")
 
 
 def parse_args(argv=None):
@@ -31,6 +50,17 @@ def parse_args(argv=None):
         description="Train a siamese network on MNIST image pairs (or on your own images, "
                     "one folder per class) and save it as a TensorFlow SavedModel together "
                     "with a plot of its training history.")
+    add_data_arguments(ap)
+    add_recipe_arguments(ap)
+    add_run_arguments(ap)
+    add_verbose_argument(ap)
+    args = ap.parse_args(argv)
+    fill_recipe_defaults(args)
+    check_arguments(args)
+    return args
+
+
+def add_data_arguments(ap):
     ap.add_argument("--dataset", default="mnist",
                     help="'mnist' downloads MNIST with Keras (or uses Keras's cache); a "
                          "Keras-layout .npz (x_train, y_train, x_test, y_test); a folder with "
@@ -51,52 +81,57 @@ def parse_args(argv=None):
                          "size, as uint8) instead of decoding every batch: auto does when "
                          f"decoding takes {config.CACHE_DECODE_MS:g} ms or more per image (large "
                          f"photos) and they fit in {config.CACHE_MB} MB (default: auto)")
-    ap.add_argument("--architecture", choices=config.ARCHITECTURES, default="tutorial",
-                    help="the sister network: tutorial (default; the tutorial's two 2x2 "
-                         "convolutions, 19,888 parameters) or small_vgg (three blocks of 3x3 "
-                         "convolution, batch norm and max-pooling, ~100k parameters: accurate, "
-                         "and robust to digits from outside MNIST); files of small_vgg get a "
-                         "small_vgg_ prefix")
+
+
+def add_recipe_arguments(ap):
+    # every default left as None here is the chosen recipe's (pyimagesearch/recipes.py)
+    ap.add_argument("--architecture", choices=tuple(ARCHITECTURES), default="tutorial",
+                    help=f"the sister network: {choices_help(ARCHITECTURES)}; files of an "
+                         "architecture other than tutorial get its name as a prefix")
     ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                    help="augment the training images (small rotations, shifts and zoom, "
-                         "stroke thickness, blur, noise), never the validation ones (default: "
-                         "on for small_vgg, off for tutorial)")
+                    help="augment the training images, never the validation ones, as the "
+                         "data calls for: handwriting (small rotations, shifts and zoom, "
+                         "stroke thickness, blur, noise) for MNIST-style data and grayscale "
+                         "folders of bright strokes on a dark background, photo (flips, "
+                         "shifts, zoom, brightness, contrast) for colour and other class "
+                         "folders; metadata.json records which (default: "
+                         f"{recipe_defaults('augment')})")
     ap.add_argument("--validation-split", type=float, default=None, metavar="FRACTION",
                     help="hold out this share of each class's training images: their pairs "
                          "validate each epoch, keep the epoch of lowest validation loss and "
                          "choose the threshold, and the test pairs only measure the result; 0 "
                          "validates on the test pairs as the tutorial does (default: "
-                         f"{config.VALIDATION_SPLIT} for small_vgg, 0 for tutorial; "
+                         f"{recipe_defaults('validation_split')}; "
                          f"{config.FOLDER_VALIDATION_SPLIT} for class folders without test/, "
                          "which have no test pairs)")
     ap.add_argument("--epochs", type=int, default=None,
-                    help=f"number of passes over the training pairs (default: {config.EPOCHS} "
-                         f"for tutorial, {config.SMALL_VGG_EPOCHS} for small_vgg)")
+                    help="number of passes over the training pairs (default: "
+                         f"{recipe_defaults('epochs')})")
     ap.add_argument("--batch-size", type=int, default=config.BATCH_SIZE,
                     help="pairs per training step, an even number: each image's positive and "
                          f"negative pair travel together (default: {config.BATCH_SIZE})")
     ap.add_argument("--learning-rate", type=float, default=None,
-                    help="Adam's (initial) learning rate (default: 0.001, Keras's default, "
-                         f"for tutorial; {config.SMALL_VGG_LEARNING_RATE} for small_vgg)")
+                    help="Adam's (initial) learning rate (default: "
+                         f"{recipe_defaults('learning_rate')})")
     ap.add_argument("--weight-decay", type=float, default=None,
                     help="decoupled weight decay (AdamW) per step, relative to the learning "
-                         "rate; 0 is plain Adam (default: 0 for tutorial, "
-                         f"{config.SMALL_VGG_WEIGHT_DECAY} for small_vgg)")
+                         f"rate; 0 is plain Adam (default: {recipe_defaults('weight_decay')})")
     ap.add_argument("--schedule", choices=("constant", "cosine"), default=None,
                     help="learning rate over the run: constant, or cosine (decays to 0 by the "
-                         "last step) (default: constant for tutorial, cosine for small_vgg)")
+                         f"last step) (default: {recipe_defaults('schedule')})")
+    ap.add_argument("--loss", choices=tuple(LOSSES), default="binary_crossentropy",
+                    help=f"{choices_help(LOSSES)}; files of a loss other than "
+                         "binary_crossentropy get its name as a prefix")
+    ap.add_argument("--margin", type=float, default=None,
+                    help="margin of a loss that has one: how far apart different-class pairs "
+                         f"are pushed (default: {recipe_defaults('margin')})")
+
+
+def add_run_arguments(ap):
     ap.add_argument("--output", default=config.BASE_OUTPUT,
                     help="folder for the model (siamese_model/), the history plot (plot.png), "
                          "the per-epoch log (training_log.csv) and the ROC plot (roc.png) "
                          f"(default: {config.BASE_OUTPUT})")
-    ap.add_argument("--loss", choices=("binary_crossentropy", "contrastive"),
-                    default="binary_crossentropy",
-                    help="binary_crossentropy (default, the tutorial): a sigmoid head outputs a "
-                         "similarity in [0, 1]. contrastive (the follow-up post): the model "
-                         "outputs the euclidean distance, files get a contrastive_ prefix")
-    ap.add_argument("--margin", type=float, default=1.0,
-                    help="margin of the contrastive loss: how far apart different-class pairs "
-                         "are pushed (default: 1.0)")
     ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
                     help="float32, or mixed_bfloat16 (bfloat16 compute, float32 weights; "
                          "faster where the hardware has bfloat16) (default: mixed_bfloat16 on "
@@ -115,22 +150,25 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
-    add_verbose_argument(ap)
-    args = ap.parse_args(argv)
-    tutorial = args.architecture == "tutorial"
+
+
+def fill_recipe_defaults(args):
+    """What the user left unsaid follows the chosen architecture's and loss's recipes."""
+    architecture = architecture_named(args.architecture)
     # class folders without test/ have no test images: a held-out share validates
-    untested = is_class_folder_tree(args.dataset) and not has_test_folder(args.dataset)
-    if untested and args.validation_split is None:
+    if args.validation_split is None and is_class_folder_tree(args.dataset) \
+            and not has_test_folder(args.dataset):
         args.validation_split = config.FOLDER_VALIDATION_SPLIT
-    # what the user left unsaid follows the architecture's own recipe
-    defaults = {"epochs": (config.EPOCHS, config.SMALL_VGG_EPOCHS),
-                "learning_rate": (0.001, config.SMALL_VGG_LEARNING_RATE),
-                "schedule": ("constant", "cosine"), "augment": (False, True),
-                "validation_split": (0.0, config.VALIDATION_SPLIT),
-                "weight_decay": (0.0, config.SMALL_VGG_WEIGHT_DECAY)}
-    for (name, (forTutorial, forOthers)) in defaults.items():
+    for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
+                 "weight_decay"):
         if getattr(args, name) is None:
-            setattr(args, name, forTutorial if tutorial else forOthers)
+            setattr(args, name, getattr(architecture, name))
+    if args.margin is None:
+        # a loss without a margin records none; 1.0 keeps the value every run had before
+        args.margin = loss_named(args.loss).margin or 1.0
+
+
+def check_arguments(args):
     # a value out of range is one [ERROR] line (run() prints it), as for bad data
     if args.epochs < 1:
         raise ValueError("--epochs must be at least 1")
@@ -146,13 +184,13 @@ def parse_args(argv=None):
         raise ValueError("--margin must be a positive number")
     if not 0 <= args.validation_split < 1:
         raise ValueError("--validation-split must be at least 0 and below 1")
-    if untested and not args.validation_split:
+    if (is_class_folder_tree(args.dataset) and not has_test_folder(args.dataset)
+            and not args.validation_split):
         raise ValueError(f"--validation-split must lie strictly between 0 and 1: "
                          f"{args.dataset} has no train/ and test/ folders, so a share of its "
                          f"images must validate")
     if args.image_size is not None:
         check_image_size(args.image_size, "--image-size")
-    return args
 
 
 def main(argv=None):
@@ -166,62 +204,65 @@ def main(argv=None):
     # that they remove at the end
     output = args.output if not multiworker or is_chief() else tempfile.mkdtemp()
     try:
-        train(args, output)
+        model = train(args, output)
     finally:
         if output != args.output:
             shutil.rmtree(output, ignore_errors=True)
+    if multiworker:
+        from pyimagesearch.distributed import weights_checksum
+        print(f"[INFO] weights checksum: {weights_checksum(model)}")
 
 
 def train(args, output):
-    (modelPath, plotPath, logPath, rocPath, embeddingsPath) = config.output_paths(
-        output, args.loss, args.architecture)
-    multiworker = args.strategy == "multiworker"
+    """The tutorial's story, one stage after another; returns the trained pair model."""
+    paths = config.output_paths(output, args.loss, args.architecture)
+    data = load_data(args)
+    (precision, strategy) = set_up_tensorflow(args)
+    pairs = prepare_pairs(data, args)
+    (model, trainer, augmentation) = build_and_compile(data, args, strategy)
+    (history, epochKept) = fit(trainer, pairs, args, paths[2], data.class_names is not None)
+    (evaluation, choice) = evaluate(model, data, pairs, args)
+    save(model, paths[0], model_metadata(args, data, evaluation, choice, precision,
+                                         augmentation, len(history.history["loss"]),
+                                         epochKept))
+    plot(model, history, evaluation, data, args, paths)
+    return model
 
-    # the data first: a dataset that cannot be used is refused before TensorFlow loads
+
+def load_data(args):
+    """Load the dataset (a dataset that cannot be used is refused before TensorFlow loads)
+    and hold out the validation split when there is one."""
     import numpy as np
 
     from pyimagesearch.datasets import split_validation
-    from pyimagesearch.pair_pipeline import input_shape_of
+    from pyimagesearch.pairs import input_shape_of
 
     if not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
     ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
         args.dataset, args.image_size, args.color_mode, cache=args.cache_images)
-    inputShape = input_shape_of(trainX)
+    (train, validation) = ((trainX, trainY), (testX, testY))
     rng = np.random.default_rng(args.seed)
     if args.validation_split:
         # the held-out images validate and choose; the test images only measure, at the end
         (keep, held) = split_validation(trainY, args.validation_split, rng, classNames)
-        (valX, valY) = (trainX[held], trainY[held])
-        (trainX, trainY) = (trainX[keep], trainY[keep])
+        (train, validation) = ((trainX[keep], trainY[keep]), (trainX[held], trainY[held]))
         drawn = f"seed {args.seed}" if args.seed is not None else "no --seed: a new draw each run"
         print(f"[INFO] holding out {len(held):,} of {len(held) + len(keep):,} training images "
               f"({args.validation_split:.0%} of each class, {drawn}) as validation pairs; "
               + ("the test images only measure the model" if testX is not None else
                  "with no test/ folder, no pairs are left to measure the model on apart from "
                  "those that chose its epoch and threshold"))
-    else:
-        (valX, valY) = (testX, testY)
+    return Data(train, validation, (testX, testY), classNames, input_shape_of(trainX), rng)
 
-    # import TensorFlow only now, so that --help and bad arguments or data answer at once
+
+def set_up_tensorflow(args):
+    """Import TensorFlow only now (so that --help and bad arguments or data answer at once),
+    seed it, pick the precision and the distribution strategy."""
     quiet_tensorflow(args.verbose)
     import keras
-    import tensorflow as tf
 
-    from pyimagesearch.augmentation import build_augmentation
-    from pyimagesearch.embeddings import plot_embeddings, sample_per_class
-    from pyimagesearch.evaluation import describe, evaluate_pairs, plot_roc, summary
-    from pyimagesearch.metrics import make_contrastive_loss
-    from pyimagesearch.model_io import save_model
-    from pyimagesearch.pair_pipeline import load_images, pair_dataset, resampled_pair_dataset
-    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
-    from pyimagesearch.training import (
-        EpochTimer,
-        StopOnInterrupt,
-        default_precision,
-        get_strategy,
-    )
-    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor, plot_training
+    from pyimagesearch.training import default_precision, get_strategy
 
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
@@ -231,11 +272,23 @@ def train(args, output):
     if args.strategy != "default":
         print(f"[INFO] {args.strategy} strategy over {strategy.num_replicas_in_sync} "
               f"replica(s)")
+    return precision, strategy
 
-    # prepare the positive and negative pairs (as indices into the uint8 images; each batch
-    # is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
-    # negative pair; they travel together so the anchor is embedded once for both
+
+def prepare_pairs(data, args):
+    """Prepare the positive and negative pairs, as indices into the uint8 images (each batch
+    is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
+    negative pair; they travel together so that the anchor is embedded once for both."""
+    from pyimagesearch.pairs import (
+        make_pair_indices,
+        pair_dataset,
+        pairs_by_anchor,
+        resampled_pair_dataset,
+    )
+
     print("[INFO] preparing positive and negative pairs...")
+    rng = data.rng
+    ((trainX, trainY), (valX, valY)) = (data.train, data.validation)
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairVal, labelVal) = make_pair_indices(valY, rng)
     anchorsPerStep = args.batch_size // 2
@@ -247,45 +300,57 @@ def train(args, output):
         trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
                                  anchorsPerStep, shuffle=True, seed=args.seed)
     validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal), anchorsPerStep)
+    return Pairs(trainData, validationData, (pairVal, labelVal))
 
-    # configure the siamese network (and its anchor view for training)
+
+def build_and_compile(data, args, strategy):
+    """Configure the siamese network and its anchor view for training (with the augmentation
+    the data calls for, if any), then compile it with the loss's recipe; returns (model,
+    trainer, the augmentation's kind or None)."""
+    from pyimagesearch.augmentation import augmentation_for, build_augmentation
+    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.training import make_optimizer
+
     print("[INFO] building siamese network...")
-    contrastive = args.loss == "contrastive"
+    loss = loss_named(args.loss)
+    kind = augmentation_for(data.train[0], args.color_mode) if args.augment else None
     # several steps per call only on one device: under tf.distribute, Keras 3's multi-step
     # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
     steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
+    anchorsPerStep = args.batch_size // 2
     with strategy.scope():
-        model = build_pair_model(inputShape, head=None if contrastive else "sigmoid",
+        model = build_pair_model(data.input_shape, head=loss.head,
                                  architecture=args.architecture)
-        augmentation = build_augmentation(inputShape, args.seed) if args.augment else None
+        augmentation = (build_augmentation(data.input_shape, args.seed, kind)
+                        if kind else None)
         trainer = build_anchor_model(model, augmentation)
 
         # compile the model
         print("[INFO] compiling model...")
-        if contrastive:
-            (loss, metrics) = (make_contrastive_loss(args.margin), None)
-        else:
-            # spelled out: for the anchor view's two outputs, "accuracy" would mean
-            # categorical accuracy (positive pair above negative), not pair accuracy
-            (loss, metrics) = ("binary_crossentropy",
-                               [keras.metrics.BinaryAccuracy(name="accuracy")])
-        learningRate = args.learning_rate
-        if args.schedule == "cosine":
-            learningRate = keras.optimizers.schedules.CosineDecay(
-                learningRate, decay_steps=args.epochs * math.ceil(len(trainY) / anchorsPerStep))
-        optimizer = (keras.optimizers.AdamW(learningRate, weight_decay=args.weight_decay)
-                     if args.weight_decay else keras.optimizers.Adam(learningRate))
-        trainer.compile(loss=loss, optimizer=optimizer,
-                        metrics=metrics, steps_per_execution=steps)
+        (lossFunction, metrics) = loss.make(args.margin)
+        totalSteps = args.epochs * -(-len(data.train[1]) // anchorsPerStep)
+        optimizer = make_optimizer(args.learning_rate, args.schedule, args.weight_decay,
+                                   totalSteps)
+        trainer.compile(loss=lossFunction, optimizer=optimizer, metrics=metrics,
+                        steps_per_execution=steps)
+    return model, trainer, kind
 
+
+def fit(trainer, pairs, args, logPath, readsFiles):
+    """Train the model; returns (history, the epoch kept): the last, or with a validation
+    split the one of lowest validation loss."""
+    import keras
+
+    from pyimagesearch.distributed import prepare_for_multiworker, worker_departures
+    from pyimagesearch.training import EpochTimer, StopOnInterrupt, file_read_failures
+
+    (trainData, validationData) = (pairs.train_data, pairs.validation_data)
+    multiworker = args.strategy == "multiworker"
     if multiworker:
-        from pyimagesearch.distributed import shard_by_data, work_around_keras_fit
-        (trainData, validationData) = (shard_by_data(trainData), shard_by_data(validationData))
-        work_around_keras_fit(trainer, trainData)
-
-    # train the model
+        (trainData, validationData) = prepare_for_multiworker(trainer, trainData,
+                                                              validationData)
     print("[INFO] training model...")
-    os.makedirs(output, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(logPath)), exist_ok=True)
     # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
     # finishing the epoch alone would leave the other workers waiting
     with StopOnInterrupt(enabled=not multiworker) as interrupt:
@@ -301,94 +366,111 @@ def train(args, output):
             callbacks.append(keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
         # in a log file
-        try:
+        with worker_departures(multiworker), file_read_failures(readsFiles):
             history = trainer.fit(trainData, validation_data=validationData,
                                   epochs=args.epochs, shuffle=False,
                                   verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
-        except (tf.errors.UnavailableError, tf.errors.AbortedError,
-                tf.errors.CancelledError) as e:
-            if not multiworker:
-                raise
-            reason = str(e).strip().splitlines()[0][:200]
-            raise OSError(f"another worker left the run ({reason}); nothing was saved, the "
-                          f"previous model stays") from None
-        except tf.errors.OpError as e:
-            if classNames is None:
-                raise
-            # a file checked before training that changed or vanished since
-            reason = str(e).strip().splitlines()[0][:300]
-            raise OSError(f"reading the images failed during training ({reason}); nothing "
-                          f"was saved, the previous model stays") from None
     epochsRun = len(history.history["loss"])
     if epochsRun < args.epochs:
         print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
-    epochKept = epochsRun
-    if args.validation_split:
-        epochKept = keepBest.best_epoch + 1
-        print(f"[INFO] keeping epoch {epochKept}, of the lowest validation loss "
-              f"({keepBest.best:.4f})")
+    if not args.validation_split:
+        return history, epochsRun
+    print(f"[INFO] keeping epoch {keepBest.best_epoch + 1}, of the lowest validation loss "
+          f"({keepBest.best:.4f})")
+    return history, keepBest.best_epoch + 1
 
-    # measure the model on the validation pairs; the tutorial's similarity model keeps its
-    # 0.5, otherwise the model works at the threshold that is most accurate on them
+
+def evaluate(model, data, pairs, args):
+    """Measure the model on the validation pairs (and, with a held-out split, on the test
+    pairs); returns (the validation evaluation, where the threshold was chosen). The
+    tutorial's similarity model keeps its 0.5, the others work at the threshold that is most
+    accurate on the validation pairs."""
+    from pyimagesearch.evaluation import choose_threshold, describe, evaluate_pairs, summary
+    from pyimagesearch.pairs import make_pair_indices, score_pairs
+
     print("[INFO] evaluating siamese model...")
-    scoreKind = "distance" if contrastive else "similarity"
+    loss = loss_named(args.loss)
 
-    def score(images, pairIdx, pairLabels):
-        # called batch by batch rather than through predict, which under a tf.distribute
+    def score(images, pairIdx):
+        # batch by batch through the model rather than predict, which under a tf.distribute
         # strategy would split the pairs across the workers
-        return np.concatenate([np.asarray(model(pair, training=False)).reshape(-1)
-                               for (pair, _) in pair_dataset(images, pairIdx, pairLabels,
-                                                             1024)])
+        return score_pairs(lambda a, b: model([a, b], training=False), images, pairIdx)
 
-    scores = score(valX, pairVal, labelVal)
-    evaluation = evaluate_pairs(scores, labelVal, scoreKind,
-                                args.margin / 2 if contrastive else 0.5)
-    if contrastive or args.validation_split:
-        evaluation = evaluate_pairs(scores, labelVal, scoreKind, evaluation["best_threshold"])
+    (pairVal, labelVal) = pairs.validation
+    evaluation = choose_threshold(score(data.validation[0], pairVal), labelVal, loss.score,
+                                  loss.default_threshold(args.margin),
+                                  loss.choose_threshold or bool(args.validation_split))
     print(f"[INFO] validation pairs: {describe(evaluation)}")
     choice = {"threshold_chosen_on": "test pairs (the tutorial's validation data)"}
+    (testX, testY) = data.test
     if args.validation_split and testX is not None:
-        (pairTest, labelTest) = make_pair_indices(testY, rng)
-        testEvaluation = evaluate_pairs(score(testX, pairTest, labelTest), labelTest,
-                                        scoreKind, evaluation["threshold"])
+        (pairTest, labelTest) = make_pair_indices(testY, data.rng)
+        testEvaluation = evaluate_pairs(score(testX, pairTest), labelTest, loss.score,
+                                        evaluation["threshold"])
         print(f"[INFO] test pairs: {describe(testEvaluation)}")
         choice = {"test": summary(testEvaluation)}
     if args.validation_split:
-        choice["threshold_chosen_on"] = (f"validation split: {len(valY)} training images "
-                                         f"({args.validation_split:g}), seed {args.seed}")
+        choice["threshold_chosen_on"] = (f"validation split: {len(data.validation[1])} "
+                                         f"training images ({args.validation_split:g}), "
+                                         f"seed {args.seed}")
+    return evaluation, choice
 
-    # serialize the model to disk, with what the test script needs to read its output
-    print("[INFO] saving siamese model...")
-    save_model(model, modelPath, metadata={
-        "loss": args.loss, "score": scoreKind, "threshold": evaluation["threshold"],
-        "margin": args.margin if contrastive else None, "input_shape": list(inputShape),
-        "color_mode": args.color_mode, "class_names": classNames,
-        "dataset": args.dataset, "epochs": epochsRun, "epoch_kept": epochKept,
-        "batch_size": args.batch_size, "resample_pairs": args.resample_pairs,
-        "architecture": args.architecture, "augment": args.augment,
+
+def model_metadata(args, data, evaluation, choice, precision, augmentation, epochsRun,
+                   epochKept):
+    """What the test script and the tools need to read the model's output, and how it was
+    trained (metadata.json)."""
+    import keras
+    import tensorflow as tf
+
+    from pyimagesearch.evaluation import summary
+
+    loss = loss_named(args.loss)
+    return {
+        "loss": args.loss, "score": loss.score, "threshold": evaluation["threshold"],
+        "margin": args.margin if loss.margin is not None else None,
+        "input_shape": list(data.input_shape), "color_mode": args.color_mode,
+        "class_names": data.class_names, "dataset": args.dataset, "epochs": epochsRun,
+        "epoch_kept": epochKept, "batch_size": args.batch_size,
+        "resample_pairs": args.resample_pairs, "architecture": args.architecture,
+        "augment": args.augment, "augmentation": augmentation,
         "learning_rate": args.learning_rate, "schedule": args.schedule,
-        "weight_decay": args.weight_decay,
-        "validation_split": args.validation_split, **choice,
-        "seed": args.seed, "precision": precision, "strategy": args.strategy,
+        "weight_decay": args.weight_decay, "validation_split": args.validation_split,
+        **choice, "seed": args.seed, "precision": precision, "strategy": args.strategy,
         "validation": summary(evaluation),
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}}
 
-    # plot the training history and the ROC curve
+
+def save(model, modelPath, metadata):
+    """Serialize the model to disk, with its metadata.json."""
+    from pyimagesearch.model_io import save_model
+
+    print("[INFO] saving siamese model...")
+    save_model(model, modelPath, metadata)
+
+
+def plot(model, history, evaluation, data, args, paths):
+    """Plot the training history, the ROC curve and what the network learned: the validation
+    images' embeddings, 200 of each class at most."""
+    import numpy as np
+
+    from pyimagesearch.embeddings import sample_per_class
+    from pyimagesearch.pairs import load_images
+    from pyimagesearch.plotting import plot_embeddings, plot_roc
+    from pyimagesearch.utils import plot_training
+
+    (_, plotPath, _, rocPath, embeddingsPath) = paths
     print("[INFO] plotting training history...")
     plot_training(history, plotPath)
     plot_roc(evaluation, rocPath)
-    # what the network learned: the validation images' embeddings, 200 of each class at most
+    (valX, valY) = data.validation
     shown = sample_per_class(valY, 200 * len(np.unique(valY)), seed=args.seed or 0)
-    if len(shown) >= 3:
-        sister = model.get_layer("sister_network")
-        embeddings = sister(load_images(valX, shown), training=False)
-        plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
-                        classNames=classNames)
-    else:
+    if len(shown) < 3:
         print(f"[INFO] {len(shown)} validation images are too few to draw their embeddings")
-    if multiworker:
-        from pyimagesearch.distributed import weights_checksum
-        print(f"[INFO] weights checksum: {weights_checksum(model)}")
+        return
+    embeddings = model.get_layer("sister_network")(load_images(valX, shown), training=False)
+    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
+                    classNames=data.class_names)
 
 
 if __name__ == "__main__":

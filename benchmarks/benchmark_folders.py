@@ -1,7 +1,7 @@
 """Measure training from class folders against the same images in memory, and memory at scale.
 
-    python benchmarks/benchmark_folders.py                      # MNIST-style data, 1 epoch
-    python benchmarks/benchmark_folders.py --dataset /usr/share/datasets/fashion-mnist \\
+    python -m benchmarks.benchmark_folders                      # MNIST-style data, 1 epoch
+    python -m benchmarks.benchmark_folders --dataset /usr/share/datasets/fashion-mnist \\
         --sizes 10000,60000
 
 The first --sizes training images (and all test images) are written as class folders
@@ -19,10 +19,11 @@ import os
 import tempfile
 
 import numpy as np
-from common import ROOT, SHARED_MNIST, run_child
 
+from benchmarks.common import ROOT, SHARED_MNIST, run_child
 from pyimagesearch.cli import run
-from pyimagesearch.config import ARCHITECTURES, VALIDATION_SPLIT, output_paths
+from pyimagesearch.config import output_paths
+from pyimagesearch.recipes import ARCHITECTURES
 
 
 def train(dataset, workdir, name, epochs, seed, architecture):
@@ -48,7 +49,7 @@ def main():
                          "10000,60000)")
     ap.add_argument("--epochs", type=int, default=1, help="epochs per run (default: 1)")
     ap.add_argument("--seed", type=int, default=42, help="seed of every run (default: 42)")
-    ap.add_argument("--architecture", choices=ARCHITECTURES, default="tutorial",
+    ap.add_argument("--architecture", choices=tuple(ARCHITECTURES), default="tutorial",
                     help="sister network of every run (default: tutorial)")
     args = ap.parse_args()
     try:
@@ -74,13 +75,13 @@ def main():
                          x_test=testX, y_test=testY)
             else:
                 dataset = folders
-                run_child([os.path.join(ROOT, "tools", "write_class_folders.py"), "--dataset",
+                run_child(["-m", "tools.write_class_folders", "--dataset",
                            args.dataset, "--output", folders, "--limit", str(size)],
                           os.path.join(workdir, f"write_{size}.out"))
             (seconds, rss, accuracy) = train(dataset, workdir, name.replace(" ", "_"),
                                                 args.epochs, args.seed, args.architecture)
             # the pairs trained on: two per training image (less any validation split)
-            split = VALIDATION_SPLIT if args.architecture != "tutorial" else 0.0
+            split = ARCHITECTURES[args.architecture].validation_split
             speed = 2 * size * (1 - split) * args.epochs / seconds
             results[name] = (speed, rss, accuracy)
             print(f"[RESULT] {name:>16} images: {speed:8.0f} pairs/s, peak RSS {rss:6.0f} MB, "

@@ -1,7 +1,7 @@
 """Measure the training path's speed-ups one at a time, in one process, epochs interleaved.
 
-    python benchmarks/benchmark_ideas.py                  # 40,000 pairs of MNIST, 4 rounds
-    python benchmarks/benchmark_ideas.py --pairs 120000 --rounds 3
+    python -m benchmarks.benchmark_ideas                  # 40,000 pairs of MNIST, 4 rounds
+    python -m benchmarks.benchmark_ideas --pairs 120000 --rounds 3
 
 Each variant is this repository's training setup (the anchor view, uint8 images gathered by
 tf.data, batches of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
@@ -18,8 +18,8 @@ import argparse
 import time
 
 import numpy as np
-from common import add_data_arguments, load_training_subset
 
+from benchmarks.common import add_data_arguments, load_training_subset
 from pyimagesearch import config
 
 # (name, fastDropout, steps per execution); the first is the reference of the ratios
@@ -44,10 +44,13 @@ def main():
 
     import keras
 
-    from pyimagesearch.pair_pipeline import pair_dataset
-    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
+    from pyimagesearch.siamese_network import (
+        build_anchor_model,
+        build_pair_model,
+        build_siamese_model,
+    )
     from pyimagesearch.training import default_precision
-    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
 
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)
@@ -59,8 +62,8 @@ def main():
     trainers = []
     for (_, fastDropout, steps) in VARIANTS:
         keras.utils.set_random_seed(0)
-        trainer = build_anchor_model(build_pair_model(config.IMG_SHAPE,
-                                                      fastDropout=fastDropout))
+        sister = build_siamese_model(config.IMG_SHAPE, fastDropout=fastDropout)
+        trainer = build_anchor_model(build_pair_model(config.IMG_SHAPE, sister=sister))
         trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps,
                         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
         trainer.fit(data.take(2 * steps), verbose=0)  # trace the step before timing

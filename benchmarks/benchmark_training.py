@@ -1,9 +1,9 @@
 """Measure training speed, peak memory and accuracy: the tutorial's way against ours.
 
-    python benchmarks/benchmark_training.py                       # full MNIST, 1 epoch
-    python benchmarks/benchmark_training.py --pairs 20000 --epochs 2
-    python benchmarks/benchmark_training.py --from-log output/training_log.csv --target 0.8810
-    python benchmarks/benchmark_training.py --architecture small_vgg --variants mixed_bfloat16 \
+    python -m benchmarks.benchmark_training                       # full MNIST, 1 epoch
+    python -m benchmarks.benchmark_training --pairs 20000 --epochs 2
+    python -m benchmarks.benchmark_training --from-log output/training_log.csv --target 0.8810
+    python -m benchmarks.benchmark_training --architecture small_vgg --variants mixed_bfloat16 \
         --epochs 12 --target 0.99
 
 Each variant trains in its own process on the same pairs (same seed): "baseline" is
@@ -24,9 +24,10 @@ import os
 import tempfile
 
 import numpy as np
-from common import ROOT, add_data_arguments, load_training_subset, run_child
 
-from pyimagesearch.config import ARCHITECTURES, VALIDATION_SPLIT, output_paths
+from benchmarks.common import ROOT, add_data_arguments, load_training_subset, run_child
+from pyimagesearch.config import output_paths
+from pyimagesearch.recipes import ARCHITECTURES
 
 
 def time_to_target(rows, target):
@@ -62,7 +63,7 @@ def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"
     """Train one variant in a child process; returns (log rows, peak RSS in MB)."""
     log = os.path.join(workdir, f"{variant}.csv")
     if variant == "baseline":
-        command = [os.path.join(ROOT, "benchmarks", "tutorial_baseline.py"), "--log", log]
+        command = ["-m", "benchmarks.tutorial_baseline", "--log", log]
     else:
         (precision, resample) = parse_variant(variant)
         output = os.path.join(workdir, variant)
@@ -84,7 +85,7 @@ def main():
                     help="comma-separated: baseline and/or precisions, each optionally with "
                          "+resample (e.g. mixed_bfloat16+resample) (default: the three "
                          "without resampling)")
-    ap.add_argument("--architecture", choices=ARCHITECTURES, default="tutorial",
+    ap.add_argument("--architecture", choices=tuple(ARCHITECTURES), default="tutorial",
                     help="sister network of every variant but the baseline (default: "
                          "tutorial)")
     ap.add_argument("--target", type=float, default=0.8810,
@@ -114,10 +115,11 @@ def main():
         subset = os.path.join(workdir, "subset.npz")
         np.savez(subset, x_train=trainX, y_train=trainY, x_test=testX,
                  y_test=testY)
+        split = ARCHITECTURES[args.architecture].validation_split
         print(f"[INFO] {2 * count} training pairs, {2 * len(testX)} validation pairs, "
               f"{args.epochs} epoch(s), seed {args.seed}" + (
-                  "" if args.architecture == "tutorial" else
-                  f"; {args.architecture} holds out {VALIDATION_SPLIT:.0%} of the training "
+                  "" if not split else
+                  f"; {args.architecture} holds out {split:.0%} of the training "
                   f"images and validates on their pairs"))
         for variant in variants:
             (rows, rss) = run_variant(variant, subset, args.epochs, args.seed, workdir,
@@ -126,8 +128,7 @@ def main():
             cores = sum(float(row["cores"]) * s for (row, s) in zip(rows, seconds)) / sum(seconds)
             accuracy = float(rows[-1]["val_accuracy"])
             # the pairs trained on: without the held-out images where there are some
-            trained = 2 * count * (1 - (VALIDATION_SPLIT if args.architecture != "tutorial"
-                                        and variant != "baseline" else 0))
+            trained = 2 * count * (1 - (split if variant != "baseline" else 0))
             results[variant] = (trained * len(seconds) / sum(seconds), rss, accuracy)
             print(f"[RESULT] {variant:>15}: {results[variant][0]:8.0f} pairs/s, peak RSS "
                   f"{rss:7.0f} MB, val accuracy {accuracy:.4f}, epoch times "

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
 
 
@@ -37,5 +36,5 @@ def run_child(command, outPath):
                                  stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         (_, status, usage) = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command[0]} failed; see {outPath}")
+        raise RuntimeError(f"{' '.join(command[:2])} failed; see {outPath}")
     return usage.ru_maxrss / 1024

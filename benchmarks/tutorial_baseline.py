@@ -6,12 +6,8 @@ change: the head's fixed initialisation (build_pair_model), so that the baseline
 every seed too.
 """
 import argparse
-import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main():
@@ -26,7 +22,7 @@ def main():
 
     from pyimagesearch import config
     from pyimagesearch.datasets import load_dataset
-    from pyimagesearch.siamese_network import build_pair_model
+    from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
     from pyimagesearch.training import EpochTimer
     from pyimagesearch.utils import make_pairs
 
@@ -37,7 +33,8 @@ def main():
     (pairTrain, labelTrain) = make_pairs(trainX, trainY)
     (pairTest, labelTest) = make_pairs(testX, testY)
 
-    model = build_pair_model(config.IMG_SHAPE, fastDropout=False)
+    model = build_pair_model(config.IMG_SHAPE,
+                             sister=build_siamese_model(config.IMG_SHAPE, fastDropout=False))
     model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.fit([pairTrain[:, 0], pairTrain[:, 1]], labelTrain[:],
               validation_data=([pairTest[:, 0], pairTest[:, 1]], labelTest[:]),

@@ -1,12 +1,21 @@
-"""Training-time augmentation: the same digit as other writers and scanners would give it.
+"""Training-time augmentation, chosen by the data: handwriting or photos.
 
-Keras's own preprocessing layers do the geometry, the blur and the noise; the one thing Keras
-has no layer for, the thickness of the pen stroke, is RandomStrokeWidth. Every layer here is
-random only when called with training=True and the identity otherwise, so a model that holds
-them scores the same image the same way at inference.
+Handwriting (MNIST-style digits, bright strokes on a dark background): the same digit as other
+writers and scanners would give it. Keras's own preprocessing layers do the geometry, the blur
+and the noise; the one thing Keras has no layer for, the thickness of the pen stroke, is
+RandomStrokeWidth. Photos (colour, or grayscale that is not ink on a dark background): the
+same scene framed and lit a little differently, all from Keras's preprocessing layers. Every
+layer here is random only when called with training=True and the identity otherwise, so a
+model that holds them scores the same image the same way at inference.
 """
 import keras
+import numpy as np
 from keras import layers, ops
+
+# the kinds of augmentation, by the data they are made for
+AUGMENTATIONS = ("handwriting", "photo")
+# grayscale images whose median pixel is this dark are taken for ink on a dark background
+DARK_BACKGROUND = 0.1
 
 
 @keras.saving.register_keras_serializable(package="pyimagesearch")
@@ -47,17 +56,60 @@ class RandomStrokeWidth(layers.Layer):
                 "thinning": self.thinning, "seed": self.seed}
 
 
-def build_augmentation(inputShape, seed=None):
-    """A model that augments a batch of [0, 1] images of inputShape while training.
+def augmentation_for(images, colorMode="grayscale", sample=256):
+    """The augmentation the data calls for: "handwriting" for MNIST-style arrays and grayscale
+    images of bright strokes on a dark background (their median pixel at most DARK_BACKGROUND
+    over up to `sample` of them), "photo" for colour images and any other grayscale ones.
 
-    Small rotations (up to 10 degrees), shifts (up to 8% of the size), zoom (up to 10% in or
-    out), stroke thickness, a light blur and pixel noise, then clipping back to [0, 1]; the
-    identity at inference. Runs in float32 whatever the global precision policy.
-    """
+    images is a uint8 array (MNIST-style data: always handwriting) or ImageFiles."""
+    from pyimagesearch.pairs import load_images
+
+    if isinstance(images, np.ndarray):
+        return "handwriting"
+    if colorMode == "rgb":
+        return "photo"
+    shown = np.linspace(0, len(images) - 1, min(sample, len(images))).astype(int)
+    return ("handwriting" if np.median(load_images(images, shown)) <= DARK_BACKGROUND
+            else "photo")
+
+
+def build_augmentation(inputShape, seed=None, kind="handwriting"):
+    """A model that augments a batch of [0, 1] images of inputShape while training, in float32
+    whatever the global precision policy: kind is "handwriting" or "photo" (AUGMENTATIONS)."""
+    builders = {"handwriting": build_handwriting_augmentation,
+                "photo": build_photo_augmentation}
+    if kind not in builders:
+        raise ValueError(f"kind must be one of {', '.join(AUGMENTATIONS)}, got {kind!r}")
+    return builders[kind](inputShape, seed)
+
+
+def _seeds(seed):
     # each layer gets its own seed, so that the layers do not draw the same numbers
-    def nextSeed(offset):
-        return None if seed is None else seed + offset
+    return lambda offset: None if seed is None else seed + offset
 
+
+def build_photo_augmentation(inputShape, seed=None):
+    """Photos: left-right flips, shifts and zoom of up to 10% (the border reflected, not
+    black), brightness and contrast changed by up to 20%, then clipping back to [0, 1]."""
+    nextSeed = _seeds(seed)
+    fill = {"fill_mode": "reflect", "dtype": "float32"}
+    return keras.Sequential([
+        keras.Input(inputShape),
+        layers.RandomFlip("horizontal", seed=nextSeed(1), dtype="float32"),
+        layers.RandomTranslation(0.1, 0.1, seed=nextSeed(2), **fill),
+        layers.RandomZoom((-0.1, 0.1), seed=nextSeed(3), **fill),
+        layers.RandomBrightness(0.2, value_range=(0, 1), seed=nextSeed(4), dtype="float32"),
+        layers.RandomContrast(0.2, value_range=(0, 1), seed=nextSeed(5), dtype="float32"),
+        layers.Lambda(lambda x: ops.clip(x, 0.0, 1.0), dtype="float32", name="clip"),
+    ], name="augmentation")
+
+
+def build_handwriting_augmentation(inputShape, seed=None):
+    """Handwriting: small rotations (up to 10 degrees), shifts (up to 8% of the size), zoom
+    (up to 10% in or out), stroke thickness, a light blur and pixel noise, then clipping back
+    to [0, 1].
+    """
+    nextSeed = _seeds(seed)
     fill = {"fill_mode": "constant", "fill_value": 0.0, "dtype": "float32"}
     return keras.Sequential([
         keras.Input(inputShape),

@@ -12,21 +12,6 @@ EPOCHS = 100
 # with less per-step overhead (4-10% faster on 2 CPU cores, benchmarks/benchmark_ideas.py)
 STEPS_PER_EXECUTION = 16
 
-# the sister networks --architecture offers (pyimagesearch.siamese_network.SISTER_NETWORKS):
-# the tutorial's, and a small VGG-style network that gets comparisons right
-ARCHITECTURES = ("tutorial", "small_vgg")
-
-# the accurate network's own training recipe: fewer epochs (it reaches its best in about 10
-# minutes on 2 CPU cores) at a higher learning rate, decayed to zero over the run (cosine);
-# batch normalisation is what lets it take the higher rate
-SMALL_VGG_EPOCHS = 12
-SMALL_VGG_LEARNING_RATE = 0.01
-SMALL_VGG_WEIGHT_DECAY = 5e-4
-
-# the share of the training images the accurate network holds out to choose its threshold
-# and epoch on, so that the test pairs only ever measure it
-VALIDATION_SPLIT = 0.1
-
 # the share of each class a folder of class folders without train/ and test/ holds out to
 # validate on (it has no test images)
 FOLDER_VALIDATION_SPLIT = 0.2
@@ -71,13 +56,14 @@ SMALL_VGG_PLOT_PATH = os.path.sep.join([BASE_OUTPUT, "small_vgg_plot.png"])
 
 def output_paths(baseOutput=BASE_OUTPUT, loss="binary_crossentropy", architecture="tutorial"):
     """Return (model, plot, log, ROC plot, embeddings plot) paths under baseOutput for a model
-    trained with loss.
+    of architecture trained with loss.
 
     With the defaults these are MODEL_PATH, PLOT_PATH, LOG_PATH, ROC_PATH and EMBEDDINGS_PATH;
-    a contrastive model's files carry a "contrastive_" prefix (CONTRASTIVE_MODEL_PATH, ...), another
-    architecture's its name first ("small_vgg_": SMALL_VGG_MODEL_PATH, ...).
+    other recipes prefix them, the architecture's prefix first, then the loss's (their entries
+    in pyimagesearch.recipes): SMALL_VGG_MODEL_PATH, CONTRASTIVE_MODEL_PATH, ...
     """
-    prefix = "" if architecture == "tutorial" else f"{architecture}_"
-    prefix += "contrastive_" if loss == "contrastive" else ""
+    from pyimagesearch.recipes import architecture_named, loss_named
+
+    prefix = architecture_named(architecture).prefix + loss_named(loss).prefix
     return tuple(os.path.join(baseOutput, prefix + os.path.basename(path))
                  for path in (MODEL_PATH, PLOT_PATH, LOG_PATH, ROC_PATH, EMBEDDINGS_PATH))

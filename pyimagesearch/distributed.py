@@ -4,6 +4,7 @@ What Keras 3 and TensorFlow leave to the user: a bounded wait for the other work
 ends on every worker when one of them is stopped, one worker (the chief) that writes, and a
 way around Keras 3's fit failing under this strategy (keras-team/keras#20585).
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -157,3 +158,28 @@ def weights_checksum(model):
         digest.update(np.ascontiguousarray(weight, np.float32).tobytes())
     return digest.hexdigest()[:16]
 
+
+
+def prepare_for_multiworker(trainer, trainData, validationData):
+    """Shard both datasets by data and let Keras's fit run trainer across the workers; returns
+    the sharded (trainData, validationData)."""
+    (trainData, validationData) = (shard_by_data(trainData), shard_by_data(validationData))
+    work_around_keras_fit(trainer, trainData)
+    return trainData, validationData
+
+
+@contextlib.contextmanager
+def worker_departures(enabled=True):
+    """Turn another worker leaving the run (TensorFlow's Unavailable, Aborted or Cancelled
+    errors) into one OSError line saying that nothing was saved; off for one-machine runs."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.AbortedError,
+            tf.errors.CancelledError) as e:
+        if not enabled:
+            raise
+        reason = str(e).strip().splitlines()[0][:200]
+        raise OSError(f"another worker left the run ({reason}); nothing was saved, the "
+                      f"previous model stays") from None

@@ -2,7 +2,6 @@
 import numpy as np
 
 from pyimagesearch.config import PROJECTIONS
-from pyimagesearch.utils import save_figure
 
 
 def project(embeddings, method="pca", seed=0):
@@ -29,29 +28,3 @@ def sample_per_class(labels, count, seed=0):
     perClass = max(1, count // len(classes))
     chosen = [rng.permutation(np.flatnonzero(labels == label))[:perClass] for label in classes]
     return np.sort(np.concatenate(chosen))
-
-
-def plot_embeddings(embeddings, labels, plotPath, classNames=None, method="pca",
-                    title="Embeddings of the validation images"):
-    """Scatter embeddings projected to 2-D (project), one colour per class, with a legend of
-    the class names (classNames[label], or the labels themselves), to plotPath."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = np.asarray(labels).reshape(-1)
-    points = project(embeddings, method)
-    classes = np.unique(labels)
-    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-    with plt.style.context("ggplot"):
-        fig = plt.figure(figsize=(7, 6))
-        for (i, label) in enumerate(classes):
-            mask = labels == label
-            name = classNames[label] if classNames is not None else label
-            plt.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6,
-                        color=colours(i % colours.N), label=str(name))
-        plt.title(f"{title} ({method.upper() if method == 'pca' else 't-SNE'})")
-        plt.xlabel("component 1")
-        plt.ylabel("component 2")
-        plt.legend(loc="best", markerscale=3, fontsize=8, title="class")
-        save_figure(fig, plotPath)

@@ -2,8 +2,6 @@
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from pyimagesearch.utils import save_figure
-
 
 def is_same(scores, scoreKind, threshold):
     """The decision: a similarity above threshold, or a distance below it, means "same"."""
@@ -13,6 +11,11 @@ def is_same(scores, scoreKind, threshold):
     if scoreKind == "distance":
         return scores < threshold
     raise ValueError(f"scoreKind must be 'similarity' or 'distance', got {scoreKind!r}")
+
+
+def verdict_of(score, scoreKind, threshold):
+    """"same" or "different": a pair's verdict at threshold, as the scripts print it."""
+    return "same" if is_same(score, scoreKind, threshold) else "different"
 
 
 def evaluate_pairs(scores, labels, scoreKind, threshold):
@@ -51,24 +54,13 @@ def evaluate_pairs(scores, labels, scoreKind, threshold):
     }
 
 
-def plot_roc(evaluation, plotPath, title="ROC on the validation pairs"):
-    """Plot the ROC curve of evaluate_pairs's result to plotPath."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with plt.style.context("ggplot"):
-        fig = plt.figure()
-        plt.plot(evaluation["roc"]["fpr"], evaluation["roc"]["tpr"],
-                 label=f"AUC {evaluation['roc_auc']:.4f}")
-        plt.plot([0, 1], [0, 1], linestyle="--", color="gray", label="chance")
-        plt.scatter([evaluation["eer"]], [1 - evaluation["eer"]], color="black", zorder=3,
-                    label=f"EER {evaluation['eer']:.4f}")
-        plt.title(title)
-        plt.xlabel("False positive rate (different pairs called same)")
-        plt.ylabel("True positive rate (same pairs called same)")
-        plt.legend(loc="lower right")
-        save_figure(fig, plotPath)
+def choose_threshold(scores, labels, scoreKind, threshold, choose):
+    """evaluate_pairs at threshold, or, when choose, at the threshold most accurate on these
+    pairs (found by a first evaluation at threshold)."""
+    evaluation = evaluate_pairs(scores, labels, scoreKind, threshold)
+    if choose:
+        evaluation = evaluate_pairs(scores, labels, scoreKind, evaluation["best_threshold"])
+    return evaluation
 
 
 def describe(evaluation):

@@ -6,7 +6,7 @@ The layout is that of keras.utils.image_dataset_from_directory and torchvision's
     DIR/train/cat/... DIR/train/dog/... DIR/test/cat/... DIR/test/dog/...
 
 A subfolder's name is its class's name. Training holds the files' paths and labels
-(ImageFiles), never the images: pyimagesearch.pair_pipeline decodes each batch on the fly.
+(ImageFiles), never the images: pyimagesearch.pairs decodes each batch on the fly.
 """
 import os
 import time
@@ -245,7 +245,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
     return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
 
 
-def load_test_images(dataset, inputShape, log=print):
+def load_test_dataset(dataset, inputShape, log=print):
     """(images, labels) of dataset's test images as a model of inputShape (height, width,
     channels) reads them: a uint8 array of MNIST-style data, or the ImageFiles of a class-folder
     tree's test/ folder. Raises DatasetError when they do not fit the model."""

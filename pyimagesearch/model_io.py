@@ -15,14 +15,12 @@ import shutil
 
 import numpy as np
 
+from pyimagesearch.recipes import LOSSES, SCORE_KINDS
+
 METADATA_FILE = "metadata.json"
 # what a model exported without metadata (the tutorial's own) is taken to be
 DEFAULT_METADATA = {"loss": "binary_crossentropy", "score": "similarity", "threshold": 0.5,
                     "input_shape": [28, 28, 1]}
-
-
-SCORE_KINDS = ("similarity", "distance")
-LOSSES = ("binary_crossentropy", "contrastive")
 
 
 class ModelError(ValueError):
@@ -232,6 +230,24 @@ class SiameseModel:
                       for start in range(0, len(images), batchSize)]
         return np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
 
+    def score_batch(self, imagesA, imagesB):
+        """The scores (n,) of one batch of pairs through the `serve` endpoint."""
+        imagesA = np.asarray(imagesA, self.input_dtype)
+        imagesB = np.asarray(imagesB, self.input_dtype)
+        if imagesA.shape[1:] != self.input_shape:
+            raise ValueError(f"the model takes images shaped {self.input_shape}, got "
+                             f"{imagesA.shape[1:]}")
+        scores = self._serve([imagesA, imagesB])
+        if isinstance(scores, dict):
+            scores = next(iter(scores.values()))
+        return np.asarray(scores, np.float64).reshape(-1)
+
+    def score_pairs(self, images, pairIdx, batchSize=1024):
+        """The scores (n,) of the pairs pairIdx (n, 2) of images (see pairs.score_pairs)."""
+        from pyimagesearch.pairs import score_pairs
+
+        return score_pairs(self.score_batch, images, pairIdx, batchSize)
+
     def predict(self, imagesA, imagesB, batchSize=1024):
         """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,).
 
@@ -241,14 +257,6 @@ class SiameseModel:
         imagesB = np.asarray(imagesB, self.input_dtype)
         if imagesA.shape != imagesB.shape:
             raise ValueError(f"imagesA {imagesA.shape} and imagesB {imagesB.shape} differ")
-        if imagesA.shape[1:] != self.input_shape:
-            raise ValueError(f"the model takes images shaped {self.input_shape}, got "
-                             f"{imagesA.shape[1:]}")
-        scores = []
-        for start in range(0, len(imagesA), batchSize):
-            batch = self._serve([imagesA[start:start + batchSize],
-                                 imagesB[start:start + batchSize]])
-            if isinstance(batch, dict):
-                batch = next(iter(batch.values()))
-            scores.append(np.asarray(batch, np.float64).reshape(-1))
-        return np.concatenate(scores) if scores else np.zeros(0)
+        count = len(imagesA)
+        pairIdx = np.stack([np.arange(count), count + np.arange(count)], axis=1)
+        return self.score_pairs(np.concatenate([imagesA, imagesB]), pairIdx, batchSize)

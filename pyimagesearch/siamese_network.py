@@ -3,7 +3,7 @@ import keras
 from keras import layers
 
 from pyimagesearch.layers import Dropout
-from pyimagesearch.small_vgg_network import build_small_vgg_model
+from pyimagesearch.recipes import architecture_named
 from pyimagesearch.utils import euclidean_distance
 
 
@@ -43,28 +43,15 @@ def build_siamese_model(inputShape, embeddingDim=48, fastDropout=True):
     return keras.Model(inputs, outputs, name="sister_network")
 
 
-def build_sister_network(architecture, inputShape, embeddingDim=48, fastDropout=True):
-    """The sister network named architecture (a key of SISTER_NETWORKS).
-
-    fastDropout is passed to the tutorial's network, the only one with dropout.
-    """
-    if architecture not in SISTER_NETWORKS:
-        raise ValueError(f"architecture must be one of {', '.join(SISTER_NETWORKS)}, got "
-                         f"{architecture!r}")
-    if architecture == "tutorial":
-        return build_siamese_model(inputShape, embeddingDim, fastDropout)
-    return SISTER_NETWORKS[architecture](inputShape, embeddingDim)
-
-
-def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=True,
-                     architecture="tutorial"):
+def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", architecture="tutorial",
+                     sister=None):
     """Build the full siamese model: two images through one shared sister network.
 
     head="sigmoid" (the tutorial's model): the euclidean distance feeds Dense(1, sigmoid) and
     the output is a similarity in [0, 1]; 19,890 parameters for 28x28x1.
     head=None (the contrastive-loss model): the output is the distance itself.
-    fastDropout as for build_siamese_model; architecture names the sister network
-    (SISTER_NETWORKS: "tutorial", the default, or "small_vgg").
+    architecture names the sister network (a key of pyimagesearch.recipes.ARCHITECTURES);
+    sister, a sister network built already, takes its place.
     """
     if head not in ("sigmoid", None):
         raise ValueError(f"head must be 'sigmoid' or None, got {head!r}")
@@ -72,7 +59,8 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", fastDropout=Tr
     # configure the siamese network
     imgA = keras.Input(shape=inputShape, name="image_a")
     imgB = keras.Input(shape=inputShape, name="image_b")
-    featureExtractor = build_sister_network(architecture, inputShape, embeddingDim, fastDropout)
+    featureExtractor = (architecture_named(architecture).build(inputShape, embeddingDim)
+                        if sister is None else sister)
     featsA = featureExtractor(imgA)
     featsB = featureExtractor(imgB)
 
@@ -118,7 +106,3 @@ def build_anchor_model(pairModel, augmentation=None):
         scores = [head[0](score) for score in scores]
     outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
-
-
-# the sister networks --architecture offers, by name: the tutorial's (the default) first
-SISTER_NETWORKS = {"tutorial": build_siamese_model, "small_vgg": build_small_vgg_model}

@@ -1,4 +1,6 @@
-"""Training helpers: precision, distribution strategy, per-epoch timing, stopping early."""
+"""Training helpers: precision, distribution strategy, optimizer, per-epoch timing, stopping
+early and failing clearly."""
+import contextlib
 import signal
 import time
 
@@ -91,3 +93,32 @@ class StopOnInterrupt:
         self.requested = True
         print("\n[INFO] stopping after this epoch; the model trained so far will be saved "
               "(interrupt again to abort without saving)", flush=True)
+
+
+def make_optimizer(learningRate, schedule, weightDecay, totalSteps):
+    """Adam (AdamW when weightDecay > 0) at learningRate, constant or decayed to 0 over
+    totalSteps along a cosine (schedule "cosine")."""
+    if schedule == "cosine":
+        learningRate = keras.optimizers.schedules.CosineDecay(learningRate,
+                                                              decay_steps=totalSteps)
+    elif schedule != "constant":
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if weightDecay:
+        return keras.optimizers.AdamW(learningRate, weight_decay=weightDecay)
+    return keras.optimizers.Adam(learningRate)
+
+
+@contextlib.contextmanager
+def file_read_failures(enabled=True):
+    """Turn a failed read of an image file during training (one checked before training that
+    changed or vanished since) into one OSError line saying that nothing was saved."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.OpError as e:
+        if not enabled:
+            raise
+        reason = str(e).strip().splitlines()[0][:300]
+        raise OSError(f"reading the images failed during training ({reason}); nothing "
+                      f"was saved, the previous model stays") from None

@@ -9,17 +9,31 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def run_script(script, *args, env=None, cwd=None):
-    """Run one of the project's scripts in a fresh interpreter; returns the CompletedProcess."""
+    """Run one of the project's scripts (a path ending in .py) or modules (tools.evaluate, run
+    with -m) in a fresh interpreter; returns the CompletedProcess."""
     fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
                "PYTHONPATH": ROOT, **(env or {})}
-    path = os.path.join(ROOT, str(script))  # an absolute script path stays as it is
-    return subprocess.run([sys.executable, path, *map(str, args)],
+    # an absolute script path stays as it is
+    command = ([os.path.join(ROOT, str(script))] if str(script).endswith(".py")
+               else ["-m", str(script)])
+    return subprocess.run([sys.executable, *command, *map(str, args)],
                           capture_output=True, text=True, env=fullEnv, cwd=cwd or ROOT,
                           timeout=600)
+
+
+def load_script(name="test_siamese_network.py"):
+    """One of the project's scripts as a module, loaded by path: the test script shares its
+    name with tests/test_siamese_network.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"script_{name[:-3]}",
+                                                  os.path.join(ROOT, name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def error_lines(stderr):

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -49,3 +50,55 @@ def test_the_saved_model_holds_no_augmentation_and_scores_the_same_twice(digits)
     # the training view, called for inference, is the pair model with no augmentation
     anchorScores = trainer.predict([a, b, b[::-1]], verbose=0)
     np.testing.assert_allclose(anchorScores[:, :1], once, rtol=1e-5)
+
+
+def test_the_kind_of_augmentation_follows_the_data(tmp_path):
+    from conftest import write_colour_only_classes, write_digit_classes
+
+    from pyimagesearch.augmentation import augmentation_for
+    from pyimagesearch.image_folders import load_image_folders
+
+    assert augmentation_for(np.zeros((4, 28, 28), np.uint8)) == "handwriting"
+    digits = load_image_folders(str(write_digit_classes(tmp_path / "digits", 6)),
+                                log=lambda line: None).train[0]
+    assert augmentation_for(digits) == "handwriting"
+    colour = load_image_folders(str(write_colour_only_classes(tmp_path / "colour", 6)),
+                                (24, 24), "rgb", log=lambda line: None).train[0]
+    assert augmentation_for(colour, "rgb") == "photo"
+    # the same digits as dark ink on white paper are not handwriting on a dark background
+    paper = tmp_path / "paper"
+    for path in sorted((tmp_path / "digits").rglob("*.png")):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image.ndim == 2 and image.dtype == np.uint8:
+            (paper / path.parent.name).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(paper / path.parent.name / path.name), 255 - image)
+    inverted = load_image_folders(str(paper), log=lambda line: None).train[0]
+    assert augmentation_for(inverted) == "photo"
+
+
+def test_photo_augmentation_changes_training_images_only(digits):
+    photos = np.repeat(digits, 3, axis=-1)
+    augmentation = build_augmentation((28, 28, 3), seed=1, kind="photo")
+    np.testing.assert_array_equal(augmentation(photos, training=False).numpy(), photos)
+    augmented = augmentation(photos, training=True).numpy()
+    assert not np.allclose(augmented, photos)
+    assert augmented.min() >= 0 and augmented.max() <= 1
+    with pytest.raises(ValueError, match="handwriting, photo"):
+        build_augmentation((28, 28, 1), kind="scribble")
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["digits", "colour folders"])
+def test_training_records_the_augmentation_the_data_called_for(colour, tiny_npz, tmp_path):
+    from conftest import write_colour_only_classes
+
+    import train_siamese_network
+    from pyimagesearch.model_io import read_metadata
+
+    dataset = (["--dataset", str(write_colour_only_classes(tmp_path / "data", 12)),
+                "--color-mode", "rgb", "--image-size", "24", "24"] if colour
+               else ["--dataset", str(tiny_npz)])
+    train_siamese_network.main([*dataset, "--architecture", "small_vgg", "--epochs", "1",
+                                "--output", str(tmp_path / "out"), "--seed", "0"])
+    metadata = read_metadata(str(tmp_path / "out" / "small_vgg_siamese_model"))
+    assert metadata["augment"] is True
+    assert metadata["augmentation"] == ("photo" if colour else "handwriting")

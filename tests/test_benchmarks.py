@@ -4,7 +4,7 @@ from conftest import run_script
 
 
 def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
-    result = run_script("benchmarks/benchmark_training.py", "--dataset", tiny_npz,
+    result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
                         "--pairs", 200, "--variants", "baseline,float32+resample")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
@@ -17,7 +17,7 @@ def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
 
 
 def test_benchmark_refuses_an_unknown_variant_before_training():
-    result = run_script("benchmarks/benchmark_training.py", "--variants", "float64")
+    result = run_script("benchmarks.benchmark_training", "--variants", "float64")
     assert result.returncode == 2
     assert "unknown variant 'float64'" in result.stderr
 
@@ -25,18 +25,18 @@ def test_benchmark_refuses_an_unknown_variant_before_training():
 def test_time_to_target_is_read_from_a_training_log(tmp_path):
     log = tmp_path / "training_log.csv"
     log.write_text("epoch,seconds,val_accuracy\n0,30,0.80\n1,30,0.88\n2,30,0.90\n")
-    result = run_script("benchmarks/benchmark_training.py", "--from-log", log,
+    result = run_script("benchmarks.benchmark_training", "--from-log", log,
                         "--target", 0.85)
     assert result.returncode == 0, result.stderr
     assert ("val accuracy 0.8500 first reached at epoch 2, after 60 s of training (1.0 min)"
             in result.stdout)
-    result = run_script("benchmarks/benchmark_training.py", "--from-log", log,
+    result = run_script("benchmarks.benchmark_training", "--from-log", log,
                         "--target", 0.95)
     assert "val accuracy 0.9500 not reached in 3 epoch(s)" in result.stdout
 
 
 def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
-    result = run_script("benchmarks/benchmark_ideas.py", "--dataset", tiny_npz, "--pairs", 200,
+    result = run_script("benchmarks.benchmark_ideas", "--dataset", tiny_npz, "--pairs", 200,
                         "--rounds", 2, "--precision", "float32")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] 200 pairs per epoch, 2 round(s), float32" in result.stdout
@@ -51,13 +51,13 @@ def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
 
 
 def test_ideas_benchmark_refuses_bad_numbers():
-    result = run_script("benchmarks/benchmark_ideas.py", "--rounds", 0)
+    result = run_script("benchmarks.benchmark_ideas", "--rounds", 0)
     assert result.returncode == 2
     assert "--rounds at least 1" in result.stderr
 
 
 def test_benchmark_trains_another_architecture(tiny_npz):
-    result = run_script("benchmarks/benchmark_training.py", "--dataset", tiny_npz,
+    result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
                         "--pairs", 200, "--variants", "float32", "--architecture", "small_vgg",
                         "--target", 0.5)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -66,7 +66,7 @@ def test_benchmark_trains_another_architecture(tiny_npz):
 
 
 def test_folder_benchmark_compares_folders_with_memory(tiny_npz):
-    result = run_script("benchmarks/benchmark_folders.py", "--dataset", tiny_npz,
+    result = run_script("benchmarks.benchmark_folders", "--dataset", tiny_npz,
                         "--sizes", "60,120")
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("memory 120", "folders 60", "folders 120"):

@@ -36,8 +36,3 @@ def test_other_architectures_have_their_own_files():
     (model, *_) = config.output_paths("runs", "contrastive", "small_vgg")
     assert model == os.path.join("runs", "small_vgg_contrastive_siamese_model")
 
-
-def test_architectures_match_the_builders():
-    from pyimagesearch.siamese_network import SISTER_NETWORKS
-    assert tuple(SISTER_NETWORKS) == config.ARCHITECTURES
-    assert config.ARCHITECTURES[0] == "tutorial"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from pyimagesearch.evaluation import evaluate_pairs, is_same, plot_roc, summary
+from pyimagesearch.evaluation import evaluate_pairs, is_same, summary
+from pyimagesearch.plotting import plot_roc
 
 
 def test_is_same_for_both_score_kinds():

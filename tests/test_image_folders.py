@@ -144,7 +144,7 @@ def test_check_images_decodes_every_file_and_keeps_them_when_asked(tmp_path):
 
 def test_slow_decoding_keeps_the_decoded_images(tmp_path, monkeypatch):
     from pyimagesearch import config
-    from pyimagesearch.pair_pipeline import pair_dataset
+    from pyimagesearch.pairs import pair_dataset
 
     write_digit_classes(tmp_path / "data", 4)
     (streamed, _) = quiet_load(tmp_path / "data", cache="never")
@@ -165,13 +165,13 @@ def test_slow_decoding_keeps_the_decoded_images(tmp_path, monkeypatch):
 
 
 def test_test_images_alone_leave_the_training_images_unread(tmp_path):
-    from pyimagesearch.image_folders import load_test_images
+    from pyimagesearch.image_folders import load_test_dataset
 
     write_digit_classes(tmp_path / "train", 3)
     write_digit_classes(tmp_path / "test", 2, seed=1)
     (tmp_path / "train" / "one" / "broken.png").write_bytes(b"junk")
     lines = []
-    (files, labels) = load_test_images(str(tmp_path), (28, 28, 1), log=lines.append)
+    (files, labels) = load_test_dataset(str(tmp_path), (28, 28, 1), log=lines.append)
     assert len(files) == 6 and files.pixels is not None and sorted(set(labels)) == [0, 1, 2]
     assert not any("broken" in line for line in lines)
     assert any("(test/ 6)" in line for line in lines)

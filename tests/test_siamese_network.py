@@ -4,7 +4,7 @@ import pytest
 
 from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.layers import Dropout
-from pyimagesearch.metrics import make_contrastive_loss
+from pyimagesearch.losses import make_contrastive_loss
 from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
 from pyimagesearch.utils import make_pairs
 

@@ -1,11 +1,10 @@
-import importlib.util
 import os
 import shutil
 
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, assert_clean_error, run_script
+from conftest import ROOT, assert_clean_error, load_script, run_script
 
 from pyimagesearch.digits import make_digits
 
@@ -17,15 +16,6 @@ def digit_folder(tmp_path_factory):
     for (i, image) in enumerate(images):
         cv2.imwrite(str(folder / f"digit_{i}.png"), image)
     return folder
-
-
-def load_script():
-    # the script shares its name with tests/test_siamese_network.py, so load it by path
-    spec = importlib.util.spec_from_file_location(
-        "test_script", os.path.join(ROOT, "test_siamese_network.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def result_lines(stdout):
@@ -78,15 +68,15 @@ def test_all_pairs_are_scored_in_one_call(trained_output, digit_folder, monkeypa
     from pyimagesearch.model_io import SiameseModel
     (output, _) = trained_output
     calls = []
-    original = SiameseModel.predict
+    original = SiameseModel.score_batch
 
-    def counting_predict(self, a, b):
+    def counting_score_batch(self, a, b):
         calls.append(len(a))
         return original(self, a, b)
 
-    monkeypatch.setattr(SiameseModel, "predict", counting_predict)
+    monkeypatch.setattr(SiameseModel, "score_batch", counting_score_batch)
     load_script().main(["--input", str(digit_folder), "--model",
-                               str(output / "siamese_model"), "--pairs", "7"])
+                        str(output / "siamese_model"), "--pairs", "7"])
     assert calls == [7]
 
 

@@ -9,7 +9,7 @@ from pyimagesearch.model_io import read_metadata
 
 
 def test_make_examples_reproduces_the_committed_examples(tmp_path):
-    result = run_script("tools/make_examples.py", "--output", tmp_path)
+    result = run_script("tools.make_examples", "--output", tmp_path)
     assert result.returncode == 0, result.stderr
     for i in range(1, 14):
         name = f"image_{i:02d}.png"
@@ -21,7 +21,7 @@ def test_make_examples_reproduces_the_committed_examples(tmp_path):
 def test_evaluate_measures_and_records(trained_output, tiny_npz):
     (output, _) = trained_output
     model = output / "siamese_model"
-    result = run_script("tools/evaluate.py", "--model", model, "--dataset", tiny_npz,
+    result = run_script("tools.evaluate", "--model", model, "--dataset", tiny_npz,
                         "--digits", 40, "--record")
     assert result.returncode == 0, result.stderr
     assert "[INFO] test pairs (200): accuracy" in result.stdout
@@ -36,10 +36,10 @@ def test_evaluate_refuses_a_senseless_threshold_and_can_skip_the_digits(trained_
                                                                        tiny_npz):
     from conftest import assert_clean_error
     model = trained_output[0] / "siamese_model"
-    result = run_script("tools/evaluate.py", "--model", model, "--dataset", tiny_npz,
+    result = run_script("tools.evaluate", "--model", model, "--dataset", tiny_npz,
                         "--threshold", "nan")
     assert_clean_error(result, "--threshold must be a finite number")
-    result = run_script("tools/evaluate.py", "--model", model, "--dataset", tiny_npz,
+    result = run_script("tools.evaluate", "--model", model, "--dataset", tiny_npz,
                         "--digits", 0)
     assert result.returncode == 0, result.stderr
     assert "test pairs (200)" in result.stdout and "rendered" not in result.stdout
@@ -47,7 +47,7 @@ def test_evaluate_refuses_a_senseless_threshold_and_can_skip_the_digits(trained_
 
 def test_plot_embeddings_draws_any_saved_model(trained_output, tiny_npz, tmp_path):
     model = trained_output[0] / "siamese_model"
-    result = run_script("tools/plot_embeddings.py", "--model", model, "--dataset", tiny_npz,
+    result = run_script("tools.plot_embeddings", "--model", model, "--dataset", tiny_npz,
                         "--count", 50, "--output", tmp_path / "e.png")
     assert result.returncode == 0, result.stderr
     assert "[INFO] 50 test images' embeddings (48-D) drawn to" in result.stdout
@@ -71,19 +71,19 @@ def test_upgrade_model_adds_the_embed_endpoint_with_the_same_scores(tmp_path):
     before = SiameseModel(str(old))
     with pytest.raises(ModelError, match="upgrade_model.py"):
         before.embed(a)
-    result = run_script("tools/upgrade_model.py", old)
+    result = run_script("tools.upgrade_model", old)
     assert result.returncode == 0, result.stderr
     assert "re-exported with the embed endpoint" in result.stdout
     upgraded = SiameseModel(str(old))
     np.testing.assert_allclose(upgraded.predict(a, b), before.predict(a, b), rtol=1e-5)
     assert upgraded.embed(a).shape == (6, 48)
-    assert "already has" in run_script("tools/upgrade_model.py", old).stdout
+    assert "already has" in run_script("tools.upgrade_model", old).stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
 
 
 def test_class_folders_are_written_from_arrays(tiny_npz, tmp_path):
     names = "zero,one one,two,three,four,five,six,seven,eight,nine"
-    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+    result = run_script("tools.write_class_folders", "--dataset", tiny_npz, "--output",
                         tmp_path / "out", "--class-names", names, "--limit", 50)
     assert result.returncode == 0, result.stderr
     assert "wrote 50 train images into 10 class folders" in result.stdout
@@ -94,9 +94,9 @@ def test_class_folders_are_written_from_arrays(tiny_npz, tmp_path):
     first = tmp_path / "out" / "train" / names.split(",")[trainY[0]] / "00000.png"
     np.testing.assert_array_equal(cv2.imread(str(first), cv2.IMREAD_UNCHANGED), trainX[0])
 
-    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+    result = run_script("tools.write_class_folders", "--dataset", tiny_npz, "--output",
                         tmp_path / "out")
     assert_clean_error(result, "is not empty")
-    result = run_script("tools/write_class_folders.py", "--dataset", tiny_npz, "--output",
+    result = run_script("tools.write_class_folders", "--dataset", tiny_npz, "--output",
                         tmp_path / "other", "--class-names", "a,b")
     assert_clean_error(result, "10 different, non-empty names")

@@ -39,8 +39,7 @@ def score_fresh_pairs(root, mode):
     """(accuracy at the model's threshold, ROC AUC) on pairs of images never trained on."""
     from pyimagesearch.evaluation import evaluate_pairs
     from pyimagesearch.image_folders import load_image_folders
-    from pyimagesearch.pair_pipeline import load_images
-    from pyimagesearch.utils import make_pair_indices
+    from pyimagesearch.pairs import load_images, make_pair_indices
 
     model = SiameseModel(str(root / mode / "siamese_model"))
     ((files, labels), _, _) = load_image_folders(str(root / "fresh"), (16, 16), mode,
@@ -123,11 +122,11 @@ def test_train_and_test_folders_with_mixed_files(tmp_path):
     assert "centred like MNIST" not in result.stdout and "resized from 40x40" in result.stdout
 
     # the measuring tool reads the same test/ folder
-    result = run_script("tools/evaluate.py", "--dataset", tmp_path / "data", "--model",
+    result = run_script("tools.evaluate", "--dataset", tmp_path / "data", "--model",
                         tmp_path / "out" / "siamese_model", "--digits", 0)
     assert result.returncode == 0, result.stderr
     assert "[INFO] test pairs (72): accuracy" in result.stdout
-    result = run_script("tools/plot_embeddings.py", "--dataset", tmp_path / "data", "--model",
+    result = run_script("tools.plot_embeddings", "--dataset", tmp_path / "data", "--model",
                         tmp_path / "out" / "siamese_model", "--count", 30, "--output",
                         tmp_path / "embeddings.png")
     assert result.returncode == 0, result.stderr

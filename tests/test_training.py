@@ -9,9 +9,13 @@ from conftest import run_script
 from pyimagesearch.config import PRECISIONS
 from pyimagesearch.evaluation import evaluate_pairs
 from pyimagesearch.model_io import read_metadata
-from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+from pyimagesearch.pairs import make_pair_indices, pairs_by_anchor
+from pyimagesearch.siamese_network import (
+    build_anchor_model,
+    build_pair_model,
+    build_siamese_model,
+)
 from pyimagesearch.training import EpochTimer, default_precision, get_strategy
-from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
 
 
 def test_default_precision_follows_the_hardware():
@@ -72,7 +76,8 @@ def train_anchor_view(anchor_data, precision, fastDropout, seed=0):
     keras.mixed_precision.set_global_policy(precision)
     try:
         keras.utils.set_random_seed(seed)
-        model = build_pair_model((28, 28, 1), fastDropout=fastDropout)
+        sister = build_siamese_model((28, 28, 1), fastDropout=fastDropout)
+        model = build_pair_model((28, 28, 1), sister=sister)
         trainer = build_anchor_model(model)
         trainer.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01))
         trainer.fit(list(inputs), labels, batch_size=16, epochs=6, verbose=0)

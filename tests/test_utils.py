@@ -1,13 +1,8 @@
 import numpy as np
 import pytest
 
-from pyimagesearch.utils import (
-    euclidean_distance,
-    make_pair_indices,
-    make_pairs,
-    pairs_by_anchor,
-    plot_training,
-)
+from pyimagesearch.pairs import make_pair_indices, pairs_by_anchor
+from pyimagesearch.utils import euclidean_distance, make_pairs, plot_training
 
 
 def test_make_pairs_shapes_and_dtype():

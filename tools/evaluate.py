@@ -1,7 +1,7 @@
 """Measure a trained model on a dataset's test pairs (MNIST by default) and on rendered digits.
 
-    python tools/evaluate.py --dataset ../shared/data/mnist.npz
-    python tools/evaluate.py --model output/contrastive_siamese_model --dataset mnist.npz --record
+    python -m tools.evaluate --dataset ../shared/data/mnist.npz
+    python -m tools.evaluate --model output/contrastive_siamese_model --dataset mnist.npz --record
 
 MNIST's 10,000 test images give 20,000 pairs (one same-class and one different-class pair per
 image, drawn with --seed); the rendered digits come from pyimagesearch/digits.py, the generator
@@ -9,24 +9,11 @@ of examples/, so they show how the model does on digits from outside MNIST.
 """
 import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pyimagesearch import config  # noqa: E402
-from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
-
-
-def score_pairs(model, images, labels, seed):
-    """Scores and labels of make_pair_indices's pairs over images (uint8 (N, H, W), or the
-    ImageFiles of class folders)."""
-    from pyimagesearch.pair_pipeline import load_images
-    from pyimagesearch.utils import make_pair_indices
-
-    (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(seed))
-    scaled = load_images(images, np.arange(len(labels)))
-    return model.predict(scaled[pairIdx[:, 0]], scaled[pairIdx[:, 1]]), pairLabels
+from pyimagesearch import config
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
 def main():
@@ -54,15 +41,16 @@ def main():
     quiet_tensorflow(args.verbose)
     from pyimagesearch.digits import make_digits
     from pyimagesearch.evaluation import describe, evaluate_pairs, summary
-    from pyimagesearch.image_folders import load_test_images
+    from pyimagesearch.image_folders import load_test_dataset
     from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
+    from pyimagesearch.pairs import make_pair_indices
 
     model = SiameseModel(args.model)
     scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
     check_threshold(threshold, scoreKind)
     results = {}
-    (testX, testY) = load_test_images(args.dataset, model.input_shape)
+    (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
     sets = [("test pairs", "mnist_test_pairs", testX, testY)]
     if args.digits and model.input_shape != (28, 28, 1):
         print("[INFO] no rendered digits: they are 28x28 grayscale, the model is not")
@@ -70,7 +58,8 @@ def main():
         sets.append(("rendered digit pairs", "rendered_digits",
                      *make_digits(args.digits, seed=args.seed + 1)))
     for (name, key, images, labels) in sets:
-        (scores, pairLabels) = score_pairs(model, images, labels, args.seed)
+        (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(args.seed))
+        scores = model.score_pairs(images, pairIdx)
         evaluation = evaluate_pairs(scores, pairLabels, scoreKind, threshold)
         print(f"[INFO] {name} ({evaluation['pairs']}): {describe(evaluation)}")
         results[key] = summary(evaluation)

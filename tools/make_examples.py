@@ -4,17 +4,15 @@ The labels (EXAMPLE_LABELS) are chosen so that the test script's default draw (s
 pairs over the 13 sorted files) holds both same-class and different-class pairs, as in the
 tutorial's figures.
 
-    python tools/make_examples.py            # rewrites examples/ exactly as committed
+    python -m tools.make_examples            # rewrites examples/ exactly as committed
 """
 import argparse
 import os
-import sys
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pyimagesearch.digits import EXAMPLE_LABELS, render_digit  # noqa: E402
+from pyimagesearch.digits import EXAMPLE_LABELS, render_digit
 
 
 def main():

@@ -1,19 +1,16 @@
 """Draw a saved model's embeddings of a dataset's test images in 2-D, one colour per class.
 
-    python tools/plot_embeddings.py --model output/siamese_model --dataset mnist.npz
-    python tools/plot_embeddings.py --model output/small_vgg_siamese_model --dataset mnist.npz \\
+    python -m tools.plot_embeddings --model output/siamese_model --dataset mnist.npz
+    python -m tools.plot_embeddings --model output/small_vgg_siamese_model --dataset mnist.npz \\
         --method tsne --output small_vgg_tsne.png
 
 The images go through the SavedModel's `embed` endpoint (tools/upgrade_model.py adds it to a
 model saved before it existed); PCA or t-SNE (scikit-learn) projects them to 2-D.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pyimagesearch import config  # noqa: E402
-from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
+from pyimagesearch import config
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
 def main():
@@ -37,13 +34,14 @@ def main():
         ap.error("--count must be at least 3")
 
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.embeddings import plot_embeddings, sample_per_class
-    from pyimagesearch.image_folders import load_test_images
+    from pyimagesearch.embeddings import sample_per_class
+    from pyimagesearch.image_folders import load_test_dataset
     from pyimagesearch.model_io import SiameseModel
-    from pyimagesearch.pair_pipeline import load_images
+    from pyimagesearch.pairs import load_images
+    from pyimagesearch.plotting import plot_embeddings
 
     model = SiameseModel(args.model)
-    (testX, testY) = load_test_images(args.dataset, model.input_shape)
+    (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
     shown = sample_per_class(testY, args.count, args.seed)
     embeddings = model.embed(load_images(testX, shown))
     plot_embeddings(embeddings, testY[shown], args.output,

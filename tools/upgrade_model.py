@@ -1,19 +1,16 @@
 """Re-export a saved siamese model with the `embed` endpoint (models saved before it existed).
 
-    python tools/upgrade_model.py output/siamese_model output/contrastive_siamese_model
+    python -m tools.upgrade_model output/siamese_model output/contrastive_siamese_model
 
 The model is rebuilt from its metadata (architecture, head, precision), given the saved
 weights, checked to score pairs exactly as the saved one does, and written back in place
 (the old model stays until the new one is complete). Same weights, same scores.
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run  # noqa: E402
+from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
 def upgrade(modelPath):
@@ -21,6 +18,7 @@ def upgrade(modelPath):
     import keras
 
     from pyimagesearch.model_io import ModelError, SiameseModel, save_model
+    from pyimagesearch.recipes import loss_named
     from pyimagesearch.siamese_network import build_pair_model
 
     saved = SiameseModel(modelPath)
@@ -29,7 +27,7 @@ def upgrade(modelPath):
     metadata = saved.metadata
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
     model = build_pair_model(saved.input_shape,
-                             head="sigmoid" if metadata["score"] == "similarity" else None,
+                             head=loss_named(metadata["loss"]).head,
                              architecture=metadata.get("architecture", "tutorial"))
     # the export lists the variables in the model's own order
     variables = saved.variables

@@ -1,6 +1,6 @@
 """Write an MNIST-style dataset (MNIST, Fashion-MNIST: a .npz or IDX files) as class folders.
 
-    python tools/write_class_folders.py --dataset /usr/share/datasets/fashion-mnist \\
+    python -m tools.write_class_folders --dataset /usr/share/datasets/fashion-mnist \\
         --class-names fashion --output fashion_folders
 
 gives fashion_folders/train/<class>/00000.png ... and fashion_folders/test/<class>/...: the
@@ -10,12 +10,10 @@ the dataset, so within a class the folders keep the dataset's order. Never commi
 """
 import argparse
 import os
-import sys
 
 import cv2
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pyimagesearch.cli import run  # noqa: E402
+from pyimagesearch.cli import run
 
 # Fashion-MNIST's classes by label (its README), spelled as folder names ("/" cannot be)
 FASHION_CLASSES = ("T-shirt top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",

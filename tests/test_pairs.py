@@ -1,6 +1,6 @@
 import numpy as np
 
-from pyimagesearch.pair_pipeline import pair_dataset, resampled_pair_dataset
+from pyimagesearch.pairs import pair_dataset, resampled_pair_dataset
 
 
 def test_pair_dataset_gathers_and_scales_batches():
@@ -61,7 +61,7 @@ def test_pairs_decoded_from_files_equal_pairs_gathered_from_memory(tmp_path):
     import cv2
 
     from pyimagesearch.image_folders import ImageFiles
-    from pyimagesearch.pair_pipeline import input_shape_of, load_images
+    from pyimagesearch.pairs import input_shape_of, load_images
 
     images = np.random.default_rng(0).integers(0, 256, (7, 12, 10), dtype=np.uint8)
     paths = []

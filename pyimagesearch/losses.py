@@ -27,3 +27,19 @@ def make_contrastive_loss(margin=1.0):
         return contrastive_loss(y, preds, margin)
 
     return contrastive
+
+
+# what the LOSSES table of pyimagesearch.recipes compiles with: margin -> (loss, metrics)
+
+def compile_binary_crossentropy(margin=None):
+    """The tutorial's loss and its pair accuracy (the sigmoid head's similarity above 0.5)."""
+    import keras
+
+    # spelled out: for the anchor view's two outputs, "accuracy" would mean categorical
+    # accuracy (positive pair above negative), not pair accuracy
+    return "binary_crossentropy", [keras.metrics.BinaryAccuracy(name="accuracy")]
+
+
+def compile_contrastive(margin=1.0):
+    """The follow-up post's contrastive loss on the distance; no accuracy at a fixed 0.5."""
+    return make_contrastive_loss(margin), None

@@ -1,4 +1,5 @@
-"""Feeding pairs to training: tf.data pipelines that gather (or decode) each batch's images.
+"""Image pairs: drawing them (as indices into the images), feeding them to training (tf.data
+pipelines that gather or decode each batch), and scoring them with a model.
 
 The images are either uint8 arrays (N, height, width) held once in memory (MNIST), or
 ImageFiles (pyimagesearch.image_folders) decoded from disk batch by batch, in parallel; the
@@ -11,6 +12,60 @@ import numpy as np
 from pyimagesearch.image_folders import ImageFiles
 
 
+def make_pair_indices(labels, rng=None):
+    """Draw the tutorial's pairs as indices into the image array.
+
+    For every image i: a positive pair (i, a random image of the same class; it may be i
+    itself when the class has one image) labelled 1, then a negative pair (i, a random image
+    of any other class) labelled 0. Returns (indices of shape (2N, 2), labels of shape (2N, 1)).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be one label per image, got shape {labels.shape}")
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        raise ValueError(f"need images of at least two classes to make negative pairs, "
+                         f"got {len(classes)} class(es)")
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+
+    anchors = np.arange(len(labels))
+    positives = np.empty_like(anchors)
+    negatives = np.empty_like(anchors)
+    for label in classes:
+        members = anchors[labels == label]
+        others = anchors[labels != label]
+        positives[members] = members[rng.integers(0, len(members), len(members))]
+        negatives[members] = others[rng.integers(0, len(others), len(members))]
+
+    # interleave as the tutorial does: image i's positive pair, then its negative pair
+    pairIdx = np.empty((2 * len(labels), 2), dtype=np.int64)
+    pairIdx[0::2, 0] = anchors
+    pairIdx[0::2, 1] = positives
+    pairIdx[1::2, 0] = anchors
+    pairIdx[1::2, 1] = negatives
+    pairLabels = np.tile(np.array([[1], [0]], dtype=np.float32), (len(labels), 1))
+    return pairIdx, pairLabels
+
+
+def pairs_by_anchor(pairIdx, pairLabels):
+    """Regroup make_pair_indices's interleaved pairs by their shared first image.
+
+    Returns (rows (N, 3) of anchor, positive partner, negative partner; labels (N, 2) of
+    [1, 0]): the same 2N pairs, but each anchor appears once, so a model can embed it once
+    for both of its pairs.
+    """
+    pairIdx = np.asarray(pairIdx)
+    pairLabels = np.asarray(pairLabels).reshape(-1)
+    if (len(pairIdx) % 2 or (pairIdx[0::2, 0] != pairIdx[1::2, 0]).any()
+            or (pairLabels[0::2] != 1).any() or (pairLabels[1::2] != 0).any()):
+        raise ValueError("pairs must come as make_pair_indices gives them: each image's "
+                         "positive pair, then its negative pair")
+    rows = np.stack([pairIdx[0::2, 0], pairIdx[0::2, 1], pairIdx[1::2, 1]], axis=1)
+    return rows, np.tile(np.array([[1, 0]], np.float32), (len(rows), 1))
+
+
 def input_shape_of(images):
     """(height, width, channels) of one image of images (a uint8 array or ImageFiles)."""
     if isinstance(images, ImageFiles):
@@ -19,11 +74,15 @@ def input_shape_of(images):
 
 
 def load_images(images, indices):
-    """images[indices] as float32 (n, height, width, channels) in [0, 1], from an array or
-    from ImageFiles."""
+    """images[indices] as float32 (n, height, width, channels) in [0, 1], from a uint8 array
+    (N, height, width), from ImageFiles, or from float images (N, height, width, channels)
+    scaled already."""
     if isinstance(images, ImageFiles):
         return images.load(indices)
-    return np.asarray(images)[np.asarray(indices)][..., np.newaxis].astype(np.float32) / 255.0
+    images = np.asarray(images)
+    if images.dtype.kind == "f":
+        return images[np.asarray(indices)].astype(np.float32, copy=False)
+    return images[np.asarray(indices)][..., np.newaxis].astype(np.float32) / 255.0
 
 
 def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
@@ -47,8 +106,6 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     with new partners each time, so the model sees far more distinct pairs.
     """
     import tensorflow as tf
-
-    from pyimagesearch.utils import make_pair_indices, pairs_by_anchor
 
     rng = np.random.default_rng(seed)
     count = len(labels)
@@ -108,3 +165,20 @@ def _decoder(files):
                                   stateful=False)
         return tf.ensure_shape(batch, (None, *files.input_shape))
     return decode
+
+
+def score_pairs(scoreBatch, images, pairIdx, batchSize=1024):
+    """Score the pairs images[pairIdx[:, 0]] against images[pairIdx[:, 1]], batchSize pairs at
+    a time: scoreBatch(imagesA, imagesB) gives one score per pair of two float [0, 1] batches.
+
+    The one way pairs are scored: training scores its validation pairs with the Keras model,
+    tools/evaluate.py and SiameseModel.predict with the SavedModel. images are as for
+    load_images (float arrays already scaled pass through), so memory stays bounded by the
+    batch. Returns a float64 array (n,).
+    """
+    pairIdx = np.asarray(pairIdx).reshape(-1, 2)
+    scores = [np.asarray(scoreBatch(load_images(images, rows[:, 0]),
+                                    load_images(images, rows[:, 1])), np.float64).reshape(-1)
+              for rows in (pairIdx[start:start + batchSize]
+                           for start in range(0, len(pairIdx), batchSize))]
+    return np.concatenate(scores) if scores else np.zeros(0)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pyimagesearch.metrics import contrastive_loss, make_contrastive_loss
+from pyimagesearch.losses import contrastive_loss, make_contrastive_loss
 
 
 def test_contrastive_loss_on_hand_computed_cases():

@@ -1,0 +1,140 @@
+"""Every figure the project draws, and the one place that picks matplotlib's backend.
+
+Figures go to files through save_figure (a failure never replaces a good image), or to windows
+when a script shows them; ggplot style for the plots, as the tutorial's.
+"""
+import os
+
+import numpy as np
+
+
+def pyplot(show=False):
+    """matplotlib.pyplot, drawing off-screen (Agg) unless the figures are to be shown in
+    windows, where matplotlib picks the display's backend."""
+    import matplotlib
+    if not show:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def can_show():
+    """Whether matplotlib's backend can open windows (there is a display)."""
+    import matplotlib
+    from matplotlib.backends import backend_registry
+    from matplotlib.backends.registry import BackendFilter
+
+    return matplotlib.get_backend().lower() not in backend_registry.list_builtin(
+        BackendFilter.NON_INTERACTIVE)
+
+
+def plot_training(H, plotPath):
+    """Plot the loss (and accuracy, when it was measured) of a training History to plotPath.
+
+    The plot is saved with save_figure, so a failure never replaces a good plot.
+    """
+    plt = pyplot()
+
+    history = H.history if hasattr(H, "history") else H
+    curves = [("loss", "train_loss"), ("val_loss", "val_loss"),
+              ("accuracy", "train_acc"), ("val_accuracy", "val_acc")]
+    # construct a plot that plots and saves the training history
+    with plt.style.context("ggplot"):
+        fig = plt.figure()
+        for key, name in curves:
+            if key in history:
+                plt.plot(np.arange(1, len(history[key]) + 1), history[key], label=name)
+        plt.title("Training Loss and Accuracy" if "accuracy" in history else "Training Loss")
+        plt.xlabel("Epoch #")
+        plt.ylabel("Loss/Accuracy" if "accuracy" in history else "Loss")
+        plt.legend(loc="lower left")
+        save_figure(fig, plotPath)
+
+
+def plot_roc(evaluation, plotPath, title="ROC on the validation pairs"):
+    """Plot the ROC curve of evaluate_pairs's result to plotPath."""
+    plt = pyplot()
+
+    with plt.style.context("ggplot"):
+        fig = plt.figure()
+        plt.plot(evaluation["roc"]["fpr"], evaluation["roc"]["tpr"],
+                 label=f"AUC {evaluation['roc_auc']:.4f}")
+        plt.plot([0, 1], [0, 1], linestyle="--", color="gray", label="chance")
+        plt.scatter([evaluation["eer"]], [1 - evaluation["eer"]], color="black", zorder=3,
+                    label=f"EER {evaluation['eer']:.4f}")
+        plt.title(title)
+        plt.xlabel("False positive rate (different pairs called same)")
+        plt.ylabel("True positive rate (same pairs called same)")
+        plt.legend(loc="lower right")
+        save_figure(fig, plotPath)
+
+
+def plot_embeddings(embeddings, labels, plotPath, classNames=None, method="pca",
+                    title="Embeddings of the validation images"):
+    """Scatter embeddings projected to 2-D (project), one colour per class, with a legend of
+    the class names (classNames[label], or the labels themselves), to plotPath."""
+    plt = pyplot()
+
+    labels = np.asarray(labels).reshape(-1)
+    from pyimagesearch.embeddings import project
+
+    points = project(embeddings, method)
+    classes = np.unique(labels)
+    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    with plt.style.context("ggplot"):
+        fig = plt.figure(figsize=(7, 6))
+        for (i, label) in enumerate(classes):
+            mask = labels == label
+            name = classNames[label] if classNames is not None else label
+            plt.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6,
+                        color=colours(i % colours.N), label=str(name))
+        plt.title(f"{title} ({method.upper() if method == 'pca' else 't-SNE'})")
+        plt.xlabel("component 1")
+        plt.ylabel("component 2")
+        plt.legend(loc="best", markerscale=3, fontsize=8, title="class")
+        save_figure(fig, plotPath)
+def pair_figure(plt, imageA, imageB, title, window):
+    # initialize the figure
+    fig = plt.figure(window, figsize=(4, 2))
+    plt.suptitle(title)
+
+    # show the first image, then the second one
+    for (i, image) in enumerate((imageA, imageB)):
+        ax = fig.add_subplot(1, 2, i + 1)
+        plt.imshow(image, cmap=plt.cm.gray)
+        ax.axis("off")
+    return fig
+
+
+def montage_figure(plt, results):
+    columns = min(5, len(results))
+    rows = -(-len(results) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.7 * rows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (imageA, imageB, title, verdict) in zip(axes.ravel(), results):
+        # a white column between the two images (colour images stay in colour)
+        gap = np.ones_like(imageA[:, :1])
+        ax.imshow(np.hstack([imageA, gap, imageB]), cmap=plt.cm.gray, vmin=0, vmax=1)
+        ax.set_title(f"{title}\n{verdict}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path):
+    """Save a matplotlib figure as PNG at path, then close it.
+
+    The figure goes to a temporary file first, so a failure never leaves a half-written image
+    in place of a good one.
+    """
+    plt = pyplot()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmpPath = f"{path}.partial-{os.getpid()}"
+    try:
+        fig.savefig(tmpPath, format="png")
+        os.replace(tmpPath, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmpPath):
+            os.remove(tmpPath)

@@ -1,0 +1,132 @@
+"""The recipes: one table of sister networks (--architecture) and one of losses (--loss).
+
+Each entry says everything the rest of the project needs to know about it: how to build it,
+the flags it fills in when the user leaves them unset, the prefix of its output files and how
+its score is read. Adding an architecture is one builder module plus one ARCHITECTURES entry;
+adding a loss is one loss function plus one LOSSES entry. Nothing here imports TensorFlow, so
+that --help and bad arguments answer at once; builders and loss functions are named as
+"module:function" and imported when first used.
+"""
+import importlib
+from dataclasses import dataclass
+
+from pyimagesearch import config
+
+
+def resolve(reference):
+    """The object a "module:attribute" reference names (a callable is returned as it is)."""
+    if callable(reference):
+        return reference
+    (module, _, attribute) = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A sister network and the training recipe it is at its best with."""
+    name: str
+    builder: object           # "module:function" (or a callable): (inputShape, embeddingDim)
+    summary: str              # one phrase for --help
+    epochs: int
+    learning_rate: float      # Adam's (initial) rate
+    schedule: str             # "constant", or "cosine" (decays to 0 by the last step)
+    weight_decay: float       # decoupled (AdamW), relative to the rate; 0 is plain Adam
+    validation_split: float   # share of the training images held out; 0: the test pairs
+    augment: bool             # whether it augments its training images unless told
+    prefix: str               # of its output files ("" for the tutorial's)
+
+    def build(self, inputShape, embeddingDim=48):
+        """The sister network: an image of inputShape in, an embeddingDim-long vector out."""
+        return resolve(self.builder)(inputShape, embeddingDim)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A training loss, the head it needs and how the resulting model's score is read."""
+    name: str
+    function: object          # "module:function" (or a callable): margin -> (loss, metrics)
+    summary: str              # one phrase for --help
+    head: object              # "sigmoid" (a similarity in [0, 1]) or None (the distance)
+    score: str                # "similarity" or "distance": what the saved model outputs
+    margin: object            # default --margin, or None where the loss has none
+    threshold: object         # the score's fixed threshold, or "margin/2" (half the margin)
+    choose_threshold: bool    # always pick the most accurate threshold on validation pairs
+    prefix: str               # of its output files ("" for the tutorial's)
+
+    def make(self, margin):
+        """(Keras loss, metrics) ready for compile."""
+        return resolve(self.function)(margin)
+
+    def default_threshold(self, margin):
+        """The threshold before (or instead of) a choice on the validation pairs."""
+        return margin / 2 if self.threshold == "margin/2" else float(self.threshold)
+
+
+ARCHITECTURES = {
+    "tutorial": Architecture(
+        "tutorial", "pyimagesearch.siamese_network:build_siamese_model",
+        "the tutorial's two 2x2 convolutions, 19,888 parameters",
+        epochs=config.EPOCHS, learning_rate=0.001, schedule="constant", weight_decay=0.0,
+        validation_split=0.0, augment=False, prefix=""),
+    "small_vgg": Architecture(
+        "small_vgg", "pyimagesearch.small_vgg_network:build_small_vgg_model",
+        "three blocks of 3x3 convolution, batch norm and max-pooling, ~100k parameters: "
+        "accurate, and robust to digits from outside MNIST",
+        # fewer epochs (its best in about 10 minutes on 2 CPU cores) at a higher rate,
+        # decayed to zero (cosine): batch normalisation is what lets it take that rate; a
+        # held-out split chooses its threshold and epoch so that the test pairs only measure
+        epochs=12, learning_rate=0.01, schedule="cosine", weight_decay=5e-4,
+        validation_split=0.1, augment=True, prefix="small_vgg_"),
+}
+
+LOSSES = {
+    "binary_crossentropy": Loss(
+        "binary_crossentropy", "pyimagesearch.losses:compile_binary_crossentropy",
+        "the tutorial's: a sigmoid head outputs a similarity in [0, 1]",
+        head="sigmoid", score="similarity", margin=None, threshold=0.5,
+        choose_threshold=False, prefix=""),
+    "contrastive": Loss(
+        "contrastive", "pyimagesearch.losses:compile_contrastive",
+        "the follow-up post's: the model outputs the euclidean distance",
+        head=None, score="distance", margin=1.0, threshold="margin/2",
+        choose_threshold=True, prefix="contrastive_"),
+}
+
+# what a saved model's score can be
+SCORE_KINDS = ("similarity", "distance")
+
+
+def recipe_defaults(field):
+    """How --help states a recipe default: "100 for tutorial, 12 for small_vgg"."""
+    table = ARCHITECTURES if hasattr(next(iter(ARCHITECTURES.values())), field) else LOSSES
+    values = [(name, getattr(entry, field)) for (name, entry) in table.items()
+              if getattr(entry, field) is not None]
+    return ", ".join(f"{_shown(value)} for {name}" for (name, value) in values)
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def choices_help(table):
+    """'name (default; summary), name (summary)' for a table's --help."""
+    return "; ".join(f"{name} ({'default: ' if i == 0 else ''}{entry.summary})"
+                     for (i, (name, entry)) in enumerate(table.items()))
+
+
+def architecture_named(name):
+    """The ARCHITECTURES entry called name; ValueError naming the choices otherwise."""
+    return _entry(ARCHITECTURES, name, "architecture")
+
+
+def loss_named(name):
+    """The LOSSES entry called name; ValueError naming the choices otherwise."""
+    return _entry(LOSSES, name, "loss")
+
+
+def _entry(table, name, what):
+    if name not in table:
+        raise ValueError(f"{what} must be one of {', '.join(table)}, got {name!r}")
+    return table[name]

@@ -1,0 +1,45 @@
+"""The README is the front door and every link in it and in docs/ leads somewhere."""
+import glob
+import os
+import re
+
+import pytest
+from conftest import ROOT
+
+PAGES = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+
+
+def anchors(path):
+    """GitHub's anchors of a Markdown file's headings."""
+    with open(path) as f:
+        headings = [line.lstrip("#").strip() for line in f if line.startswith("#")]
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=os.path.basename)
+def test_every_link_resolves(page):
+    with open(page) as f:
+        text = f.read()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        (path, _, anchor) = target.partition("#")
+        resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+        assert os.path.exists(resolved), f"{os.path.basename(page)}: {target} does not exist"
+        if anchor:
+            assert anchor in anchors(resolved), f"{os.path.basename(page)}: no #{anchor}"
+
+
+def test_the_readme_is_short_and_links_every_page():
+    with open(PAGES[0]) as f:
+        readme = f.read()
+    assert len(readme.splitlines()) <= 300
+    for page in PAGES[1:]:
+        assert f"docs/{os.path.basename(page)}" in readme, page
+
+
+def test_no_tool_or_benchmark_edits_sys_path():
+    for path in glob.glob(os.path.join(ROOT, "tools", "*.py")) + glob.glob(
+            os.path.join(ROOT, "benchmarks", "*.py")):
+        with open(path) as f:
+            assert "sys.path" not in f.read(), path
