@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from pyimagesearch.datasets import IDX_FILES, DatasetError, idx_file_names
-from pyimagesearch.images import COLOR_MODES, list_image_paths, load_image
+from pyimagesearch.images import COLOR_MODES, color_mode_of, list_image_paths, load_image
 
 # sides outside these make no sense for the networks here: under 8 pixels the small VGG's
 # three poolings leave nothing, over 1024 one batch's activations outgrow a laptop's memory
@@ -252,7 +252,7 @@ def load_test_dataset(dataset, inputShape, log=print):
     from pyimagesearch.datasets import check_image_format, load_dataset
 
     (height, width, channels) = inputShape
-    colorMode = "rgb" if channels == 3 else "grayscale"
+    colorMode = color_mode_of(channels)
     if not is_class_folder_tree(dataset):
         (_, (testX, testY)) = load_dataset(dataset)
         check_image_format(testX, dataset, (height, width), colorMode)

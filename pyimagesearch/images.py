@@ -22,6 +22,11 @@ def list_image_paths(directory, what="--input folder"):
 COLOR_MODES = ("grayscale", "rgb")
 
 
+def color_mode_of(channels):
+    """The colour mode of images with this many channels: 3 is rgb, 1 grayscale."""
+    return "rgb" if channels == 3 else "grayscale"
+
+
 def load_image(path, size=(28, 28), prepare=False, colorMode="grayscale"):
     """Read path as an image of size (height, width) in colorMode, scaled to [0, 1].
 

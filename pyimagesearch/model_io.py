@@ -15,6 +15,7 @@ import shutil
 
 import numpy as np
 
+from pyimagesearch.images import color_mode_of
 from pyimagesearch.recipes import LOSSES, SCORE_KINDS
 
 METADATA_FILE = "metadata.json"
@@ -119,7 +120,7 @@ def read_metadata(modelPath):
     metadata = {**DEFAULT_METADATA, **metadata}
     check_metadata(metadata, path)
     # models from before colour: grayscale, as their one channel says
-    metadata.setdefault("color_mode", "rgb" if metadata["input_shape"][2] == 3 else "grayscale")
+    metadata.setdefault("color_mode", color_mode_of(metadata["input_shape"][2]))
     return metadata
 
 
@@ -161,9 +162,8 @@ def check_metadata(metadata, path=METADATA_FILE):
         bad("input_shape", "must be [height, width, channels] of positive integers")
     if shape[2] not in (1, 3):
         bad("input_shape", "must have 1 (grayscale) or 3 (rgb) channels")
-    if "color_mode" in metadata and metadata["color_mode"] != ("rgb" if shape[2] == 3
-                                                                else "grayscale"):
-        bad("color_mode", f"must be {'rgb' if shape[2] == 3 else 'grayscale'} for an "
+    if "color_mode" in metadata and metadata["color_mode"] != color_mode_of(shape[2]):
+        bad("color_mode", f"must be {color_mode_of(shape[2])} for an "
                           f"input_shape of {shape[2]} channel(s)")
     names = metadata.get("class_names")
     if names is not None and not (isinstance(names, list)
