@@ -82,7 +82,7 @@ def main(argv=None):
 
     quiet_tensorflow(args.verbose)
     from pyimagesearch.model_io import SiameseModel
-    from pyimagesearch.plotting import pyplot
+    from pyimagesearch.plotting import montage_figure, pyplot, save_or_show
 
     plt = pyplot(show=not args.output)
 
@@ -109,46 +109,26 @@ def main(argv=None):
     # images get their channel axis
     stacked = np.stack(images).reshape(-1, *model.input_shape)
     scores = model.score_pairs(stacked, pairs)
-    results = report_pairs(plt, names, images, pairs, scores, model.metadata["score"],
-                           threshold, args.output)
-    show_or_save(plt, results, args.output)
+    (figures, results) = report_pairs(plt, names, images, pairs, scores,
+                                      model.metadata["score"], threshold)
+    save_or_show(plt, figures, args.output, "pair", lambda: montage_figure(plt, results))
 
 
-def report_pairs(plt, names, images, pairs, scores, scoreKind, threshold, output):
-    """Print one line per pair and draw its figure (saved in output when given); returns the
-    (imageA, imageB, title, verdict) of every pair."""
+def report_pairs(plt, names, images, pairs, scores, scoreKind, threshold):
+    """Print one line per pair and draw its figure; returns the figures and the (imageA,
+    imageB, title, verdict) of every pair."""
     from pyimagesearch.evaluation import verdict_of
     from pyimagesearch.plotting import pair_figure
 
-    if output:
-        os.makedirs(output, exist_ok=True)
-    results = []
+    (figures, results) = ([], [])
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
         verdict = verdict_of(score, scoreKind, threshold)
         title = f"{scoreKind.capitalize()}: {score:.2f}"
         print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
               f"- {verdict}")
         results.append((images[a], images[b], title, verdict))
-        fig = pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}")
-        if output:
-            fig.savefig(os.path.join(output, f"pair_{i + 1:02d}.png"))
-            plt.close(fig)
-    return results
-
-
-def show_or_save(plt, results, output):
-    """Save the montage of all pairs into output, or show the figures in windows."""
-    from pyimagesearch.plotting import can_show, montage_figure
-
-    if output:
-        fig = montage_figure(plt, results)
-        fig.savefig(os.path.join(output, "montage.png"))
-        print(f"[INFO] saved {len(results)} pair figure(s) and montage.png to {output}")
-    elif not can_show():
-        print("[INFO] no display to show the figures on; pass --output DIR to save them")
-    else:
-        # show the plots
-        plt.show()
+        figures.append(pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}"))
+    return figures, results
 
 
 if __name__ == "__main__":

@@ -22,10 +22,11 @@ def resolve_prepare(requested, metadata, modelPath, default):
     return prepare
 
 
-def load_input_images(paths, folder, size, prepare, colorMode="grayscale"):
+def load_input_images(paths, folder, size, prepare, colorMode="grayscale", required=True):
     """(names, images): the images at paths loaded at the model's size and colour mode, named
     relative to folder; in a folder (folder not None) unreadable files are skipped with a
-    warning, a single bad file raises ValueError."""
+    warning, a single bad file raises ValueError, and so does a folder with no usable image
+    unless required is False."""
     from pyimagesearch.images import load_image
 
     names, images, noted = [], [], []
@@ -42,7 +43,7 @@ def load_input_images(paths, folder, size, prepare, colorMode="grayscale"):
             noted.append((name, notes))
         names.append(name)
         images.append(image)
-    if not images:
+    if not images and required:
         raise ValueError(f"no usable images in {folder}")
     report_conversions(noted)
     return names, images

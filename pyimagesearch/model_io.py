@@ -260,3 +260,21 @@ class SiameseModel:
         count = len(imagesA)
         pairIdx = np.stack([np.arange(count), count + np.arange(count)], axis=1)
         return self.score_pairs(np.concatenate([imagesA, imagesB]), pairIdx, batchSize)
+
+
+def model_fingerprint(modelPath):
+    """A short digest of a saved model's graph and weights (not its metadata.json, whose
+    threshold may be recorded again): the same for the same model wherever it lies."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    variables = os.path.join(modelPath, "variables")
+    files = [os.path.join(modelPath, "saved_model.pb")]
+    if os.path.isdir(variables):
+        files += sorted(os.path.join(variables, name) for name in os.listdir(variables))
+    for path in files:
+        digest.update(os.path.basename(path).encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]

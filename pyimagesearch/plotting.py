@@ -122,6 +122,62 @@ def montage_figure(plt, results):
     return fig
 
 
+def query_figure(plt, query, neighbours, result, window, scoreKind):
+    """One search result in the tutorial's style: the query beside its nearest gallery images,
+    each titled with its score and verdict; the answer is the figure's title."""
+    fig = plt.figure(window, figsize=(1.6 * (len(neighbours) + 1), 2.2))
+    plt.suptitle(f"Answer: {result['answer'] or 'unknown'}")
+    for (i, image) in enumerate([query, *neighbours]):
+        ax = fig.add_subplot(1, len(neighbours) + 1, i + 1)
+        plt.imshow(image, cmap=plt.cm.gray, vmin=0, vmax=1)
+        if i == 0:
+            ax.set_title("query", fontsize=9)
+        else:
+            n = result["neighbours"][i - 1]
+            ax.set_title(f"{scoreKind.capitalize()}: {n['score']:.2f}\n{n['verdict']}",
+                         fontsize=8)
+        ax.axis("off")
+    return fig
+
+
+def search_montage(plt, results, scoreKind, most=25):
+    """The first `most` search results, one row each: the query, then its neighbours."""
+    shown = results[:most]
+    columns = 1 + max(len(result["neighbours"]) for result in shown)
+    fig, axes = plt.subplots(len(shown), columns, figsize=(1.5 * columns, 1.7 * len(shown)),
+                             squeeze=False)
+    for (row, result) in zip(axes, shown):
+        (query, neighbours) = result["images"]
+        for ax in row:
+            ax.axis("off")
+        row[0].imshow(query, cmap=plt.cm.gray, vmin=0, vmax=1)
+        row[0].set_title(f"{result['answer'] or 'unknown'}?", fontsize=8)
+        for (ax, image, n) in zip(row[1:], neighbours, result["neighbours"]):
+            ax.imshow(image, cmap=plt.cm.gray, vmin=0, vmax=1)
+            ax.set_title(f"{n['score']:.2f} {n['verdict']}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def save_or_show(plt, figures, output, name, montage):
+    """Save each figure as output/{name}_01.png, ... and montage() as output/montage.png, or,
+    without output, show them in windows (when there is a display)."""
+    if output:
+        os.makedirs(output, exist_ok=True)
+        for (i, fig) in enumerate(figures):
+            fig.savefig(os.path.join(output, f"{name}_{i + 1:02d}.png"))
+            plt.close(fig)
+        fig = montage()
+        fig.savefig(os.path.join(output, "montage.png"))
+        plt.close(fig)
+        print(f"[INFO] saved {len(figures)} {name} figure(s) and montage.png to {output}")
+    elif not can_show():
+        print("[INFO] no display to show the figures on; pass --output DIR to save them")
+    else:
+        # show the plots
+        plt.show()
+
+
 def save_figure(fig, path):
     """Save a matplotlib figure as PNG at path, then close it.
 

@@ -1,0 +1,145 @@
+"""A gallery of known images and the index of their embeddings, kept right on disk.
+
+The gallery is a folder: images in class subfolders take the subfolder's name as their label;
+an image directly in the folder is an item of its own, labelled by its file name. The index
+file (a .npz, written beside the old one and swapped in whole) holds the embeddings with each
+file's path, label, size and modification time, and which model (and image preparation) made
+them. A refresh re-embeds only added or changed files and drops removed ones; an index that
+cannot be read, was written by something else, fails its checksum or was made by another
+model is rebuilt with a one-line notice, never trusted.
+"""
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+INDEX_FORMAT = "siamese-gallery-index"
+INDEX_VERSION = 1
+# files embedded per call into the model (and per step of the progress bar)
+EMBED_CHUNK = 512
+
+
+@dataclass
+class GalleryIndex:
+    """The embeddings (n, d) of a gallery's images, with their paths (relative to the
+    gallery), labels, sizes and modification times (ns), and the header that says what made
+    them (model fingerprint, preparation, input shape)."""
+    embeddings: np.ndarray
+    paths: np.ndarray
+    labels: np.ndarray
+    sizes: np.ndarray
+    mtimes: np.ndarray
+    header: dict
+
+    def __len__(self):
+        return len(self.paths)
+
+    def subset(self, keep):
+        return GalleryIndex(self.embeddings[keep], self.paths[keep], self.labels[keep],
+                            self.sizes[keep], self.mtimes[keep], dict(self.header))
+
+
+def scan_gallery(root):
+    """(paths relative to root, labels) of the gallery's images, sorted by path."""
+    from pyimagesearch.images import list_image_paths
+
+    paths = [os.path.relpath(path, root) for path in list_image_paths(root, "--gallery folder")]
+    labels = [path.split(os.sep)[0] if os.sep in path else os.path.splitext(path)[0]
+              for path in paths]
+    return paths, labels
+
+
+def checksum(index):
+    """A digest of the index's contents, stored in its header to tell a tampered file."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(index.embeddings, np.float32).tobytes())
+    for column in (index.paths, index.labels):
+        digest.update("\0".join(column.tolist()).encode("utf-8", "surrogateescape"))
+    digest.update(np.ascontiguousarray(index.sizes, np.int64).tobytes())
+    digest.update(np.ascontiguousarray(index.mtimes, np.int64).tobytes())
+    digest.update(json.dumps({k: v for (k, v) in index.header.items() if k != "checksum"},
+                             sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def save_index(index, path):
+    """Write the index at path without ever leaving a half-written file in its place."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    index.header["checksum"] = checksum(index)
+    partial = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(partial, "wb") as f:
+            np.savez(f, embeddings=index.embeddings.astype(np.float32),
+                     paths=index.paths.astype(str), labels=index.labels.astype(str),
+                     sizes=index.sizes.astype(np.int64), mtimes=index.mtimes.astype(np.int64),
+                     header=np.array(json.dumps(index.header)))
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def load_index(path, expected):
+    """(the index at path, None), or (None, why it cannot be used) when it is missing,
+    unreadable, foreign, tampered with, or made otherwise than expected says (a dict of
+    header fields: model, prepare, input_shape)."""
+    if not os.path.exists(path):
+        return None, None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            index = GalleryIndex(data["embeddings"], data["paths"], data["labels"],
+                                 data["sizes"], data["mtimes"], header)
+    except Exception as e:  # numpy, zipfile and json raise many kinds for a damaged file
+        return None, f"{path} is not a readable index ({type(e).__name__})"
+    if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT:
+        return None, f"{path} is not a gallery index of this project"
+    if header.get("version") != INDEX_VERSION:
+        return None, f"{path} is a gallery index of another version"
+    rows = {len(index.paths), len(index.labels), len(index.sizes), len(index.mtimes),
+            len(index.embeddings)}
+    if len(rows) != 1 or header.get("checksum") != checksum(index):
+        return None, f"{path} fails its checksum (changed since it was written)"
+    for (field, value) in expected.items():
+        if header.get(field) != value:
+            return None, f"{path} was made with another {field.replace('_', ' ')}"
+    return index, None
+
+
+def refresh_index(index, root, embedFiles, header):
+    """The index brought up to date with the gallery at root: unchanged files (same size and
+    modification time) keep their embeddings, added and changed ones are embedded with
+    embedFiles(paths) -> (the paths it could read, their embeddings), removed ones are
+    dropped. Returns (index, (embedded, kept, dropped)); ValueError when nothing is left."""
+    (paths, labels) = scan_gallery(root)
+    stats = {path: os.stat(os.path.join(root, path)) for path in paths}
+    old = {} if index is None else {path: i for (i, path) in enumerate(index.paths.tolist())}
+    kept = [path for path in paths if path in old
+            and (index.sizes[old[path]], index.mtimes[old[path]])
+            == (stats[path].st_size, stats[path].st_mtime_ns)]
+    keptSet = set(kept)
+    (embeddedPaths, embeddings) = embedFiles([path for path in paths if path not in keptSet])
+    vectors = {path: index.embeddings[old[path]] for path in kept}
+    vectors.update(zip(embeddedPaths, embeddings))
+    if not vectors:
+        raise ValueError(f"no usable images in the gallery {root}")
+    rows = sorted(vectors)
+    label = dict(zip(paths, labels))
+    merged = GalleryIndex(
+        np.stack([vectors[path] for path in rows]).astype(np.float32),
+        np.array(rows, dtype=str), np.array([label[path] for path in rows], dtype=str),
+        np.array([stats[path].st_size for path in rows], np.int64),
+        np.array([stats[path].st_mtime_ns for path in rows], np.int64),
+        {"format": INDEX_FORMAT, "version": INDEX_VERSION, **header})
+    dropped = sum(1 for path in old if path not in stats)
+    return merged, (len(embeddedPaths), len(kept), dropped)
+
+
+def default_index_path(output, gallery, modelPath):
+    """Where a gallery's index lives unless --index-file says: in the output folder, named
+    after the gallery and the model."""
+    def name(path):
+        return os.path.basename(os.path.normpath(os.path.abspath(path))) or "root"
+    return os.path.join(output, f"index_{name(gallery)}_{name(modelPath)}.npz")

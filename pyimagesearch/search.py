@@ -1,0 +1,153 @@
+"""Nearest gallery embeddings: exact search, an approximate faiss index for large galleries,
+and the open-set threshold that says when even the nearest one is too far.
+
+Distances are euclidean, as the siamese model's own. Exact search takes batched matrix
+products over blocks of the gallery, so its memory stays bounded whatever the gallery's size;
+faiss (optional: `pip install faiss-cpu`) answers large galleries with an inverted-file index.
+"""
+import math
+
+import numpy as np
+
+# blocks of the exact search: queries x gallery rows per matrix product (about 32 MB)
+QUERY_BLOCK = 256
+GALLERY_BLOCK = 32768
+# --index auto takes faiss (when installed) from this many gallery images on
+FAISS_FROM = 50_000
+INDEX_KINDS = ("auto", "exact", "faiss")
+
+
+def has_faiss():
+    """Whether the optional faiss package is installed."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_index(kind, gallerySize):
+    """The search to use for --index kind: exact, or faiss (auto takes it from FAISS_FROM
+    images on when it is installed). ValueError when faiss is asked for and missing."""
+    if kind not in INDEX_KINDS:
+        raise ValueError(f"--index must be one of {', '.join(INDEX_KINDS)}, got {kind!r}")
+    if kind == "faiss" and not has_faiss():
+        raise ValueError("--index faiss needs the faiss package: pip install faiss-cpu")
+    if kind == "auto":
+        return "faiss" if gallerySize >= FAISS_FROM and has_faiss() else "exact"
+    return kind
+
+
+def exact_search(gallery, queries, k, exclude=None):
+    """(distances, indices), each (queries, k): the k nearest gallery rows of each query,
+    nearest first. exclude (one gallery row per query, or -1) leaves that row out, for
+    leave-one-out over the gallery itself."""
+    gallery = np.asarray(gallery, np.float32)
+    queries = np.asarray(queries, np.float32)
+    k = min(k, len(gallery) - (exclude is not None))
+    galleryNorms = np.einsum("ij,ij->i", gallery, gallery)
+    (allDistances, allIndices) = ([], [])
+    for qStart in range(0, len(queries), QUERY_BLOCK):
+        block = queries[qStart:qStart + QUERY_BLOCK]
+        blockNorms = np.einsum("ij,ij->i", block, block)[:, None]
+        best = np.full((len(block), 0), np.inf, np.float32)
+        bestIdx = np.zeros((len(block), 0), np.int64)
+        for gStart in range(0, len(gallery), GALLERY_BLOCK):
+            rows = gallery[gStart:gStart + GALLERY_BLOCK]
+            squared = blockNorms + galleryNorms[None, gStart:gStart + len(rows)] \
+                - 2.0 * block @ rows.T
+            if exclude is not None:
+                own = np.asarray(exclude[qStart:qStart + len(block)]) - gStart
+                inside = (own >= 0) & (own < len(rows))
+                squared[np.flatnonzero(inside), own[inside]] = np.inf
+            candidates = np.concatenate([best, squared], axis=1)
+            candidateIdx = np.concatenate(
+                [bestIdx, np.broadcast_to(np.arange(gStart, gStart + len(rows)),
+                                          squared.shape)], axis=1)
+            top = np.argpartition(candidates, k - 1, axis=1)[:, :k] \
+                if candidates.shape[1] > k else np.argsort(candidates, axis=1)
+            best = np.take_along_axis(candidates, top, axis=1)
+            bestIdx = np.take_along_axis(candidateIdx, top, axis=1)
+        order = np.argsort(best, axis=1, kind="stable")
+        allDistances.append(np.sqrt(np.maximum(np.take_along_axis(best, order, axis=1), 0)))
+        allIndices.append(np.take_along_axis(bestIdx, order, axis=1))
+    return np.concatenate(allDistances), np.concatenate(allIndices)
+
+
+class FaissIndex:
+    """An inverted-file faiss index (IndexIVFFlat, euclidean) over the gallery's embeddings:
+    about sqrt(n) lists, of which nprobe are searched per query."""
+
+    def __init__(self, gallery, nprobe=None, seed=0):
+        import faiss
+
+        gallery = np.ascontiguousarray(gallery, np.float32)
+        (count, dim) = gallery.shape
+        lists = max(1, min(4096, int(4 * math.sqrt(count))))
+        quantizer = faiss.IndexFlatL2(dim)
+        self.index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_L2)
+        # k-means on a sample: faiss's advice is 30 to 256 points per list
+        sample = np.random.default_rng(seed).permutation(count)[:min(count, 64 * lists)]
+        self.index.train(gallery[np.sort(sample)])
+        self.index.add(gallery)
+        self.index.nprobe = nprobe or max(1, min(lists, lists // 16 + 8))
+
+    def search(self, queries, k):
+        """(distances, indices) as exact_search gives them."""
+        (squared, indices) = self.index.search(np.ascontiguousarray(queries, np.float32), k)
+        return np.sqrt(np.maximum(squared, 0)), indices.astype(np.int64)
+
+
+def search(kind, gallery, queries, k):
+    """(distances, indices) of the k nearest gallery rows of each query, by kind (exact or
+    faiss)."""
+    if kind == "faiss":
+        return FaissIndex(gallery).search(queries, min(k, len(gallery)))
+    return exact_search(gallery, queries, k)
+
+
+def open_set_distances(embeddings, labels, sample=2000, seed=0):
+    """The nearest-neighbour distances that tell known from unknown, measured on the gallery:
+    (known, unknown). known: each image's distance to the nearest other image of its class (as
+    a query of a class the gallery has); unknown: its distance to the nearest image of any
+    other class (as a query of a class the gallery lacks). Over at most `sample` images,
+    drawn with seed; classes of one image give no known distance."""
+    labels = np.asarray(labels)
+    rows = np.arange(len(labels))
+    if len(rows) > sample:
+        rows = np.sort(np.random.default_rng(seed).choice(len(labels), sample, replace=False))
+    (known, unknown) = ([], [])
+    for label in np.unique(labels[rows]):
+        members = rows[labels[rows] == label]
+        same = np.flatnonzero(labels == label)
+        other = np.flatnonzero(labels != label)
+        if len(same) > 1:
+            position = np.searchsorted(same, members)
+            known.append(exact_search(embeddings[same], embeddings[members], 1,
+                                      exclude=position)[0][:, 0])
+        if len(other):
+            unknown.append(exact_search(embeddings[other], embeddings[members], 1)[0][:, 0])
+    return (np.concatenate(known) if known else np.zeros(0),
+            np.concatenate(unknown) if unknown else np.zeros(0))
+
+
+# the share of queries of classes the gallery lacks that the calibrated threshold answers
+# "unknown", as measured on the gallery itself
+REJECT_UNKNOWN = 0.9
+
+
+def calibrate_open_set(known, unknown, rejectUnknown=REJECT_UNKNOWN):
+    """The nearest-neighbour distance from which a query is answered "unknown": the distance
+    that rejectUnknown of the gallery's own leave-one-class-out distances (unknown) reach, so
+    that about that share of queries of a missing class is rejected, and no more is given up
+    of the known queries. Returns (threshold, the share of known distances below it, or None
+    without any), or None without unknown distances.
+
+    Chosen by measurement (docs/search.md): against the threshold that balances both kinds
+    of error on the gallery, it keeps more of the known queries right when they differ from
+    the gallery (another hand, another scanner) at a similar rejection of unknown ones."""
+    if not len(unknown):
+        return None
+    threshold = float(np.quantile(unknown, 1 - rejectUnknown))
+    accepted = float(np.mean(np.asarray(known) < threshold)) if len(known) else None
+    return threshold, accepted
