@@ -93,9 +93,7 @@ def main(argv=None):
     plt = pyplot(show=not args.output)
     print("[INFO] loading siamese model...")
     model = SiameseModel(args.model)
-    if not model.has_embed:
-        raise ValueError(f"{args.model} has no embed endpoint (exported by an older version): "
-                         f"re-export it with python -m tools.upgrade_model {args.model}")
+    model.check_embed()
     load = image_loader(metadata, prepare)
     print("[INFO] indexing gallery...")
     (index, counts) = index_gallery(args, model, load, prepare)
@@ -215,19 +213,18 @@ def search_gallery(args, model, load, index, names, queries):
 def report(args, plt, results, counts, scoreKind):
     """Print the neighbours and the answer of each query, draw (or save) its figure, and write
     the JSON."""
-    from pyimagesearch.plotting import query_figure, save_or_show, search_montage
+    from pyimagesearch.plotting import Figures, query_figure, search_montage
 
-    figures = []
+    figures = Figures(plt, args.output, "query")
     for (i, result) in enumerate(results):
         print(f"[RESULT] query #{i + 1}: {result['query']}")
         for (j, n) in enumerate(result["neighbours"]):
             print(f"[RESULT]   {j + 1}. {n['path']} ({n['label']}) - distance "
                   f"{n['distance']:.4f} - {scoreKind}: {n['score']:.2f} - {n['verdict']}")
         print(f"[RESULT]   answer: {result['answer'] or 'unknown'}")
-        figures.append(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
-                                    scoreKind))
-    save_or_show(plt, figures, args.output, "query",
-                 lambda: search_montage(plt, results, scoreKind))
+        figures.add(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
+                                 scoreKind))
+    figures.finish(lambda: search_montage(plt, results, scoreKind))
     if args.json:
         records = [{key: value for (key, value) in result.items() if key != "images"}
                    for result in results]

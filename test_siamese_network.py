@@ -82,7 +82,7 @@ def main(argv=None):
 
     quiet_tensorflow(args.verbose)
     from pyimagesearch.model_io import SiameseModel
-    from pyimagesearch.plotting import montage_figure, pyplot, save_or_show
+    from pyimagesearch.plotting import Figures, montage_figure, pyplot
 
     plt = pyplot(show=not args.output)
 
@@ -109,26 +109,27 @@ def main(argv=None):
     # images get their channel axis
     stacked = np.stack(images).reshape(-1, *model.input_shape)
     scores = model.score_pairs(stacked, pairs)
-    (figures, results) = report_pairs(plt, names, images, pairs, scores,
-                                      model.metadata["score"], threshold)
-    save_or_show(plt, figures, args.output, "pair", lambda: montage_figure(plt, results))
+    figures = Figures(plt, args.output, "pair")
+    results = report_pairs(plt, figures, names, images, pairs, scores,
+                           model.metadata["score"], threshold)
+    figures.finish(lambda: montage_figure(plt, results))
 
 
-def report_pairs(plt, names, images, pairs, scores, scoreKind, threshold):
-    """Print one line per pair and draw its figure; returns the figures and the (imageA,
+def report_pairs(plt, figures, names, images, pairs, scores, scoreKind, threshold):
+    """Print one line per pair and draw its figure into figures; returns the (imageA,
     imageB, title, verdict) of every pair."""
     from pyimagesearch.evaluation import verdict_of
     from pyimagesearch.plotting import pair_figure
 
-    (figures, results) = ([], [])
+    results = []
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):
         verdict = verdict_of(score, scoreKind, threshold)
         title = f"{scoreKind.capitalize()}: {score:.2f}"
         print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
               f"- {verdict}")
         results.append((images[a], images[b], title, verdict))
-        figures.append(pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}"))
-    return figures, results
+        figures.add(pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}"))
+    return results
 
 
 if __name__ == "__main__":

@@ -211,6 +211,13 @@ class SiameseModel:
         """Whether the SavedModel has the `embed` endpoint (older exports do not)."""
         return self._embed is not None
 
+    def check_embed(self):
+        """Raise ModelError, naming the tool that adds it, when there is no embed endpoint."""
+        if not self.has_embed:
+            raise ModelError(f"{self.path} has no embed endpoint (exported by an older "
+                             f"version): re-export it with python -m tools.upgrade_model "
+                             f"{self.path} (tools/upgrade_model.py)")
+
     @property
     def variables(self):
         """The SavedModel's variables, in the order of the Keras model that was exported."""
@@ -219,9 +226,7 @@ class SiameseModel:
     def embed(self, images, batchSize=1024):
         """The embeddings (n, embeddingDim) of a batch of images (n, height, width, channels),
         as float32, through the SavedModel's `embed` endpoint."""
-        if not self.has_embed:
-            raise ModelError(f"{self.path} has no embed endpoint (exported by an older "
-                             f"version): re-export it with tools/upgrade_model.py")
+        self.check_embed()
         images = np.asarray(images, self.input_dtype)
         if images.shape[1:] != self.input_shape:
             raise ValueError(f"the model takes images shaped {self.input_shape}, got "

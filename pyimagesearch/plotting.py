@@ -159,23 +159,35 @@ def search_montage(plt, results, scoreKind, most=25):
     return fig
 
 
-def save_or_show(plt, figures, output, name, montage):
-    """Save each figure as output/{name}_01.png, ... and montage() as output/montage.png, or,
-    without output, show them in windows (when there is a display)."""
-    if output:
-        os.makedirs(output, exist_ok=True)
-        for (i, fig) in enumerate(figures):
-            fig.savefig(os.path.join(output, f"{name}_{i + 1:02d}.png"))
-            plt.close(fig)
-        fig = montage()
-        fig.savefig(os.path.join(output, "montage.png"))
-        plt.close(fig)
-        print(f"[INFO] saved {len(figures)} {name} figure(s) and montage.png to {output}")
-    elif not can_show():
-        print("[INFO] no display to show the figures on; pass --output DIR to save them")
-    else:
-        # show the plots
-        plt.show()
+class Figures:
+    """A script's figures: with an output folder each is saved as output/{name}_01.png, ...
+    as it comes (and closed), then a montage; without one they are shown in windows at the
+    end (when there is a display)."""
+
+    def __init__(self, plt, output, name):
+        (self.plt, self.output, self.name, self.count) = (plt, output, name, 0)
+        if output:
+            os.makedirs(output, exist_ok=True)
+
+    def add(self, fig):
+        self.count += 1
+        if self.output:
+            fig.savefig(os.path.join(self.output, f"{self.name}_{self.count:02d}.png"))
+            self.plt.close(fig)
+
+    def finish(self, montage):
+        """Save montage() as montage.png, or show every figure."""
+        if self.output:
+            fig = montage()
+            fig.savefig(os.path.join(self.output, "montage.png"))
+            self.plt.close(fig)
+            print(f"[INFO] saved {self.count} {self.name} figure(s) and montage.png to "
+                  f"{self.output}")
+        elif not can_show():
+            print("[INFO] no display to show the figures on; pass --output DIR to save them")
+        else:
+            # show the plots
+            self.plt.show()
 
 
 def save_figure(fig, path):
