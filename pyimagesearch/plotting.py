@@ -159,6 +159,25 @@ def search_montage(plt, results, scoreKind, most=25):
     return fig
 
 
+def episode_figure(plt, supportImages, supportNames, queryImage, answer, title):
+    """One N-way one-shot episode: the query, then one support image per class, the one
+    answered framed."""
+    fig = plt.figure(figsize=(1.3 * (len(supportImages) + 1), 2.0))
+    plt.suptitle(title, fontsize=10)
+    for (i, image) in enumerate([queryImage, *supportImages]):
+        ax = fig.add_subplot(1, len(supportImages) + 1, i + 1)
+        ax.imshow(image, cmap=plt.cm.gray, vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("query" if i == 0 else str(supportNames[i - 1]), fontsize=8)
+        chosen = i > 0 and i - 1 == answer
+        for spine in ax.spines.values():
+            spine.set_visible(chosen)
+            spine.set_color("red")
+            spine.set_linewidth(3)
+    return fig
+
+
 class Figures:
     """A script's figures: with an output folder each is saved as output/{name}_01.png, ...
     as it comes (and closed), then a montage; without one they are shown in windows at the

@@ -108,3 +108,25 @@ def open_set_rates(answers, queryLabels, knownClasses):
     return {"unknown_rejected": float(rejected[~known].mean()) if (~known).any() else None,
             "known_right": float(right[known].mean()) if known.any() else None,
             "unknown_queries": int((~known).sum()), "known_queries": int(known.sum())}
+
+
+def open_set_evaluation(embeddings, labels, unknownClasses, perClass=10, seed=0):
+    """Open-set recognition as the search script answers it: a gallery of perClass images of
+    each class not in unknownClasses (drawn with seed), its threshold calibrated on itself
+    (pyimagesearch.search), every other image a query. Returns open_set_rates's figures with
+    the threshold and the gallery's size."""
+    from pyimagesearch.search import calibrate_open_set, open_set_distances
+
+    labels = np.asarray(labels).reshape(-1)
+    rng = np.random.default_rng(seed)
+    knownClasses = [label for label in np.unique(labels) if label not in set(unknownClasses)]
+    gallery = np.sort(np.concatenate([
+        rng.choice(np.flatnonzero(labels == label), perClass, replace=False)
+        for label in knownClasses]))
+    queries = np.setdiff1d(np.arange(len(labels)), gallery)
+    (threshold, _) = calibrate_open_set(*open_set_distances(embeddings[gallery],
+                                                            labels[gallery]))
+    answers = answer_queries(embeddings[gallery], labels[gallery], embeddings[queries],
+                             threshold)
+    return {**open_set_rates(answers, labels[queries], knownClasses),
+            "threshold": threshold, "gallery": int(len(gallery))}

@@ -100,3 +100,25 @@ def test_class_folders_are_written_from_arrays(tiny_npz, tmp_path):
     result = run_script("tools.write_class_folders", "--dataset", tiny_npz, "--output",
                         tmp_path / "other", "--class-names", "a,b")
     assert_clean_error(result, "10 different, non-empty names")
+
+
+def test_evaluate_measures_recognition_among_chosen_classes(trained_output, tiny_npz,
+                                                            tmp_path):
+    model = trained_output[0] / "siamese_model"
+    args = ["--model", model, "--dataset", tiny_npz, "--digits", 0, "--classes", 5, 6, 7, 8,
+            9, "--ways", 5, "--episodes", 50, "--gallery-per-class", 3, "--episode-figure",
+            tmp_path / "episode.png", "--record"]
+    result = run_script("tools.evaluate", *args)
+    assert result.returncode == 0, result.stderr
+    assert "test recognition (50 images, 5 classes): precision@1" in result.stdout
+    assert "5-way 1-shot" in result.stdout and "(95% " in result.stdout
+    assert "open set (gallery of 3 per class, 2 class(es) left out" in result.stdout
+    assert os.path.getsize(tmp_path / "episode.png") > 0
+    recognition = read_metadata(str(model))["mnist_test_recognition"]
+    assert 0 <= recognition["precision_at_1"] <= 1
+    assert recognition["5_way_1_shot"]["episodes"] == 50
+    # 8 and 9 left out of the gallery: the rest of 5, 6 and 7 query it
+    assert recognition["open_set"]["known_queries"] == 3 * 10 - 3 * 3
+    assert recognition["open_set"]["unknown_queries"] == 2 * 10
+    # the episodes are seeded: the same command gives the same figures
+    assert run_script("tools.evaluate", *args).stdout == result.stdout

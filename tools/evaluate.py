@@ -1,11 +1,15 @@
-"""Measure a trained model on a dataset's test pairs (MNIST by default) and on rendered digits.
+"""Measure a trained model on a dataset's test images (MNIST by default) and on rendered digits:
+pairs, retrieval, one-shot episodes and the open set.
 
     python -m tools.evaluate --dataset ../shared/data/mnist.npz
     python -m tools.evaluate --model output/contrastive_siamese_model --dataset mnist.npz --record
+    python -m tools.evaluate --dataset mnist.npz --ways 5 --shots 1 --classes 5 6 7 8 9
 
 MNIST's 10,000 test images give 20,000 pairs (one same-class and one different-class pair per
 image, drawn with --seed); the rendered digits come from pyimagesearch/digits.py, the generator
-of examples/, so they show how the model does on digits from outside MNIST.
+of examples/, so they show how the model does on digits from outside MNIST. Recognition
+(docs/search.md) uses the `embed` endpoint: precision@1, recall@k and MAP@R leave-one-out,
+N-way k-shot accuracy over seeded episodes, and the open set.
 """
 import argparse
 import os
@@ -16,9 +20,9 @@ from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
-def main():
-    ap = argparse.ArgumentParser(description="Measure a trained siamese model on MNIST's test "
-                                             "pairs and on rendered digits.")
+def parse_args():
+    ap = argparse.ArgumentParser(description="Measure a trained siamese model on a dataset's "
+                                             "test images and on rendered digits.")
     ap.add_argument("--model", default=config.MODEL_PATH,
                     help=f"SavedModel directory (default: {config.MODEL_PATH})")
     ap.add_argument("--dataset", default="mnist",
@@ -26,46 +30,159 @@ def main():
                          "class folders with a test/ folder (read at the model's size and "
                          "colour mode) (default: mnist)")
     ap.add_argument("--digits", type=int, default=500,
-                    help="rendered digits to pair, two pairs each; 0 skips them (for a "
-                         "dataset that is not digits) (default: 500)")
+                    help="rendered digits to measure on too; 0 skips them (for a dataset "
+                         "that is not digits) (default: 500)")
+    ap.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
+                    help="measure recognition among these classes only (digit labels, or "
+                         "class-folder names), for example those a model never trained on "
+                         "(default: all)")
+    ap.add_argument("--ways", type=int, default=10,
+                    help="classes per one-shot episode (default: 10, or all if fewer)")
+    ap.add_argument("--shots", type=int, default=1,
+                    help="support images per class in an episode (default: 1)")
+    ap.add_argument("--episodes", type=int, default=2000,
+                    help="episodes to draw, seeded with --seed (default: 2000)")
+    ap.add_argument("--unknown", type=int, default=2, metavar="COUNT",
+                    help="open set: leave the last COUNT classes out of the gallery "
+                         "(default: 2)")
+    ap.add_argument("--gallery-per-class", type=int, default=10,
+                    help="open set: gallery images of each known class (default: 10)")
+    ap.add_argument("--episode-figure", default=None, metavar="PATH",
+                    help="draw the first episode into this PNG: of the rendered digits when "
+                         "they are measured, else of the test images")
     ap.add_argument("--threshold", type=float, default=None,
-                    help="decision threshold (default: the model's own)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the pairs (default: 0)")
+                    help="pair decision threshold (default: the model's own)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the pairs, the episodes and the gallery (default: 0)")
     ap.add_argument("--record", action="store_true",
                     help="also store the figures in the model's metadata.json")
     add_verbose_argument(ap)
     args = ap.parse_args()
     if args.digits < 0 or args.digits == 1:
         ap.error("--digits must be 0 or at least 2")
+    if min(args.ways, args.shots, args.episodes, args.unknown, args.gallery_per_class) < 1:
+        ap.error("--ways, --shots, --episodes, --unknown and --gallery-per-class must be "
+                 "at least 1")
+    return args
 
+
+def main():
+    args = parse_args()
     quiet_tensorflow(args.verbose)
     from pyimagesearch.digits import make_digits
-    from pyimagesearch.evaluation import describe, evaluate_pairs, summary
     from pyimagesearch.image_folders import load_test_dataset
     from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
-    from pyimagesearch.pairs import make_pair_indices
 
     model = SiameseModel(args.model)
-    scoreKind = model.metadata["score"]
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
-    check_threshold(threshold, scoreKind)
-    results = {}
+    check_threshold(threshold, model.metadata["score"])
     (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
-    sets = [("test pairs", "mnist_test_pairs", testX, testY)]
+    sets = [("test", "mnist_test_pairs", testX, testY)]
     if args.digits and model.input_shape != (28, 28, 1):
         print("[INFO] no rendered digits: they are 28x28 grayscale, the model is not")
     elif args.digits:
-        sets.append(("rendered digit pairs", "rendered_digits",
+        sets.append(("rendered digit", "rendered_digits",
                      *make_digits(args.digits, seed=args.seed + 1)))
+    results = {}
     for (name, key, images, labels) in sets:
-        (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(args.seed))
-        scores = model.score_pairs(images, pairIdx)
-        evaluation = evaluate_pairs(scores, pairLabels, scoreKind, threshold)
-        print(f"[INFO] {name} ({evaluation['pairs']}): {describe(evaluation)}")
-        results[key] = summary(evaluation)
+        results[key] = measure_pairs(model, name, images, labels, threshold, args.seed)
+        if model.has_embed:
+            # the figure from the last set measured: the rendered digits where there are
+            # some (a figure to publish holds no image of the dataset)
+            figure = args.episode_figure if key == sets[-1][1] else None
+            results[key.replace("pairs", "") + "recognition"] = measure_recognition(
+                model, name, images, labels, args, figure)
     if args.record:
         update_metadata(args.model, results)
         print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+
+
+def measure_pairs(model, name, images, labels, threshold, seed):
+    """Accuracy, ROC AUC and EER on make_pair_indices's pairs of images."""
+    from pyimagesearch.evaluation import describe, evaluate_pairs, summary
+    from pyimagesearch.pairs import make_pair_indices
+
+    (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(seed))
+    evaluation = evaluate_pairs(model.score_pairs(images, pairIdx), pairLabels,
+                                model.metadata["score"], threshold)
+    print(f"[INFO] {name} pairs ({evaluation['pairs']}): {describe(evaluation)}")
+    return summary(evaluation)
+
+
+def measure_recognition(model, name, images, labels, args, figurePath):
+    """Retrieval, one-shot episodes and the open set on the embeddings of images."""
+    from pyimagesearch.pairs import load_images
+    from pyimagesearch.recognition import (
+        one_shot_accuracy,
+        open_set_evaluation,
+        retrieval_metrics,
+    )
+
+    labels = np.asarray(labels).reshape(-1)
+    chosen = np.arange(len(labels))
+    if args.classes is not None:
+        chosen = np.flatnonzero(np.isin(class_names(labels, args.dataset), args.classes))
+        if len(np.unique(labels[chosen])) < 2:
+            raise ValueError(f"--classes {' '.join(args.classes)} leaves fewer than two "
+                             f"classes among the {name} images")
+    (labels, classes) = (labels[chosen], np.unique(labels[chosen]))
+    embeddings = model.embed(load_images(images, chosen))
+    retrieval = retrieval_metrics(embeddings, labels)
+    ways = min(args.ways, len(classes))
+    oneShot = one_shot_accuracy(embeddings, labels, ways, args.shots, args.episodes, args.seed)
+    print(f"[INFO] {name} recognition ({len(labels):,} images, {len(classes)} classes): "
+          f"precision@1 {retrieval['precision_at_1']:.4f}, recall@5 "
+          f"{retrieval['recall_at_5']:.4f}, MAP@R {retrieval['map_at_r']:.4f}; {ways}-way "
+          f"{args.shots}-shot {oneShot['accuracy']:.4f} (95% {oneShot['low']:.4f}-"
+          f"{oneShot['high']:.4f}, chance {oneShot['chance']:.4f}, {args.episodes} episodes)")
+    results = {**retrieval, f"{ways}_way_{args.shots}_shot": oneShot}
+    unknown = classes[-args.unknown:] if args.unknown < len(classes) - 1 else classes[-1:]
+    counts = np.array([np.sum(labels == label) for label in classes])
+    if counts.min() > args.gallery_per_class:
+        openSet = open_set_evaluation(embeddings, labels, unknown, args.gallery_per_class,
+                                      args.seed)
+        print(f"[INFO] {name} open set (gallery of {args.gallery_per_class} per class, "
+              f"{len(unknown)} class(es) left out, threshold {openSet['threshold']:.4f}): "
+              f"{openSet['unknown_rejected']:.4f} of their queries unknown, "
+              f"{openSet['known_right']:.4f} of the others right")
+        results["open_set"] = openSet
+    if figurePath:
+        draw_episode(images, chosen, labels, embeddings, ways, args, figurePath)
+    return results
+
+
+def class_names(labels, dataset):
+    """The names --classes matches: class-folder names (train/'s, which number the labels),
+    or the labels as text."""
+    from pyimagesearch.image_folders import class_folders, has_test_folder, is_class_folder_tree
+
+    if is_class_folder_tree(dataset):
+        root = os.path.join(dataset, "train") if has_test_folder(dataset) else dataset
+        return np.array([name for (name, _) in class_folders(root)])[labels]
+    return labels.astype(str)
+
+
+def draw_episode(images, chosen, labels, embeddings, ways, args, path):
+    """Draw the first one-shot episode: the query and one support image per class."""
+    from pyimagesearch.pairs import load_images
+    from pyimagesearch.plotting import episode_figure, pyplot
+    from pyimagesearch.recognition import draw_episodes
+    from pyimagesearch.search import exact_search
+
+    plt = pyplot()
+    (support, supportLabels, query, queryClass) = draw_episodes(labels, ways, 1, 1,
+                                                                args.seed)[0]
+    (_, nearest) = exact_search(embeddings[support], embeddings[query:query + 1], 1)
+    answer = int(nearest[0, 0])
+    pixels = load_images(images, chosen[[query, *support]])
+    squeeze = (lambda image: image[..., 0]) if pixels.shape[-1] == 1 else (lambda image: image)
+    right = "right" if supportLabels[answer] == queryClass else "wrong"
+    fig = episode_figure(plt, [squeeze(p) for p in pixels[1:]], supportLabels,
+                         squeeze(pixels[0]), answer, f"{ways}-way one-shot: the nearest is "
+                                                     f"{supportLabels[answer]} ({right})")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    print(f"[INFO] drew an episode into {path}")
 
 
 if __name__ == "__main__":
