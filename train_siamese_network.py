@@ -76,6 +76,11 @@ def add_data_arguments(ap):
     ap.add_argument("--color-mode", choices=COLOR_MODES, default="grayscale",
                     help="read class-folder images as grayscale (1 channel) or rgb (3 "
                          "channels); MNIST-style data is grayscale (default: grayscale)")
+    ap.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
+                    help="train (and validate and test) on these classes only: digit labels "
+                         "for MNIST-style data, folder names for class folders; the rest are "
+                         "left for measuring recognition of classes the network never saw "
+                         "(default: all)")
     ap.add_argument("--cache-images", choices=("auto", "always", "never"), default="auto",
                     help="keep class-folder images in memory once decoded (at the model's "
                          "size, as uint8) instead of decoding every batch: auto does when "
@@ -234,13 +239,20 @@ def load_data(args):
     and hold out the validation split when there is one."""
     import numpy as np
 
-    from pyimagesearch.datasets import split_validation
+    from pyimagesearch.datasets import keep_classes, split_validation
     from pyimagesearch.pairs import input_shape_of
 
     if not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
     ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
         args.dataset, args.image_size, args.color_mode, cache=args.cache_images)
+    if args.classes:
+        (trainX, trainY) = keep_classes((trainX, trainY), args.classes, classNames)
+        if testX is not None:
+            (testX, testY) = keep_classes((testX, testY), args.classes, classNames,
+                                          "test images")
+        print(f"[INFO] training on {len(args.classes)} classes: {', '.join(args.classes)} "
+              f"({len(trainY):,} images)")
     (train, validation) = ((trainX, trainY), (testX, testY))
     rng = np.random.default_rng(args.seed)
     if args.validation_split:
@@ -430,7 +442,8 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "loss": args.loss, "score": loss.score, "threshold": evaluation["threshold"],
         "margin": args.margin if loss.margin is not None else None,
         "input_shape": list(data.input_shape), "color_mode": args.color_mode,
-        "class_names": data.class_names, "dataset": args.dataset, "epochs": epochsRun,
+        "class_names": data.class_names, "classes": args.classes, "dataset": args.dataset,
+        "epochs": epochsRun,
         "epoch_kept": epochKept, "batch_size": args.batch_size,
         "resample_pairs": args.resample_pairs, "architecture": args.architecture,
         "augment": args.augment, "augmentation": augmentation,

@@ -38,3 +38,21 @@ def run_child(command, outPath):
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command[:2])} failed; see {outPath}")
     return usage.ru_maxrss / 1024
+
+
+def describe_cpu():
+    """The CPU a figure was measured on: model, cores, and which of the instruction sets that
+    change the speed it has (AVX2; AVX512_BF16 and AMX for native bfloat16)."""
+    (name, flags) = ("unknown CPU", set())
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and name == "unknown CPU":
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    sets = [flag.upper() for flag in ("avx2", "avx512_bf16", "amx_bf16") if flag in flags]
+    return (f"{name}, {os.cpu_count()} cores, " + ("/".join(sets) or "no AVX2")
+            + ("" if {"avx512_bf16", "amx_bf16"} & flags else " (no native bfloat16)"))

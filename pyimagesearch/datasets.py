@@ -185,3 +185,21 @@ def split_validation(labels, fraction, rng=None, classNames=None):
         held.append(rng.choice(members, count, replace=False))
     validation = np.sort(np.concatenate(held))
     return np.setdiff1d(np.arange(len(labels)), validation), validation
+
+
+def keep_classes(split, wanted, classNames=None, what="training images"):
+    """The (images, labels) of split whose class is one of wanted: digit labels as text for
+    MNIST-style data, class-folder names for class folders (classNames[label]). The labels
+    keep their numbers. DatasetError for a class the data lacks or fewer than two kept."""
+    (images, labels) = split
+    names = (np.asarray(classNames)[labels] if classNames is not None
+             else np.asarray(labels).astype(str))
+    known = set(classNames) if classNames is not None else set(names.tolist())
+    missing = [name for name in wanted if name not in known]
+    if missing:
+        raise DatasetError(f"--classes: no class {', '.join(map(repr, missing))} among the "
+                           f"{what}")
+    keep = np.flatnonzero(np.isin(names, list(wanted)))
+    if len(np.unique(labels[keep])) < 2:
+        raise DatasetError(f"--classes must name at least two classes of the {what}")
+    return images[keep], labels[keep]

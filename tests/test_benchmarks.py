@@ -1,5 +1,6 @@
 import re
 
+import pytest
 from conftest import run_script
 
 
@@ -76,3 +77,15 @@ def test_folder_benchmark_compares_folders_with_memory(tiny_npz):
                      r"RSS \d\.\d\dx", result.stdout), result.stdout
     assert re.search(r"\[RATIO\] folders at 120 / 60 images: peak RSS \d\.\d\dx",
                      result.stdout), result.stdout
+
+
+def test_search_benchmark_compares_exact_with_faiss():
+    from pyimagesearch.search import has_faiss
+    if not has_faiss():
+        pytest.skip("faiss is optional (pip install faiss-cpu)")
+    result = run_script("benchmarks.benchmark_search", "--source", "clusters", "--sizes",
+                        "1500,3000", "--queries", 20)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\[INFO\] .*, \d+ cores, ", result.stdout), result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
+    assert len(rows) == 2 and "1,500 embeddings" in rows[0] and "recall@10" in rows[1]

@@ -47,6 +47,10 @@ def parse_args():
                          "(default: 2)")
     ap.add_argument("--gallery-per-class", type=int, default=10,
                     help="open set: gallery images of each known class (default: 10)")
+    ap.add_argument("--gallery", default=None, metavar="DIR",
+                    help="open set against this gallery folder (as search_siamese_network.py "
+                         "reads it: class subfolders named as the dataset's classes): the "
+                         "test images query it; those of classes it lacks should be unknown")
     ap.add_argument("--episode-figure", default=None, metavar="PATH",
                     help="draw the first episode into this PNG: of the rendered digits when "
                          "they are measured, else of the test images")
@@ -92,6 +96,8 @@ def main():
             figure = args.episode_figure if key == sets[-1][1] else None
             results[key.replace("pairs", "") + "recognition"] = measure_recognition(
                 model, name, images, labels, args, figure)
+    if args.gallery and model.has_embed:
+        results["gallery_open_set"] = measure_against_gallery(model, testX, testY, args)
     if args.record:
         update_metadata(args.model, results)
         print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
@@ -149,6 +155,33 @@ def measure_recognition(model, name, images, labels, args, figurePath):
     if figurePath:
         draw_episode(images, chosen, labels, embeddings, ways, args, figurePath)
     return results
+
+
+def measure_against_gallery(model, images, labels, args):
+    """The search script's answers for the test images against the gallery folder: the share
+    of queries of classes the gallery lacks answered unknown, of the others answered right."""
+    from pyimagesearch.gallery import scan_gallery
+    from pyimagesearch.model_inputs import load_input_images
+    from pyimagesearch.pairs import load_images
+    from pyimagesearch.recognition import answer_queries, open_set_rates
+    from pyimagesearch.search import calibrate_open_set, open_set_distances
+
+    (paths, galleryLabels) = scan_gallery(args.gallery)
+    (names, pixels) = load_input_images([os.path.join(args.gallery, p) for p in paths],
+                                        args.gallery, model.input_shape[:2], False,
+                                        model.metadata["color_mode"])
+    galleryLabels = np.array([galleryLabels[paths.index(name)] for name in names])
+    gallery = model.embed(np.stack(pixels).reshape(-1, *model.input_shape))
+    (threshold, _) = calibrate_open_set(*open_set_distances(gallery, galleryLabels))
+    queries = model.embed(load_images(images, np.arange(len(labels))))
+    answers = answer_queries(gallery, galleryLabels, queries, threshold)
+    rates = open_set_rates(answers, class_names(np.asarray(labels), args.dataset),
+                           set(galleryLabels.tolist()))
+    print(f"[INFO] against the gallery {args.gallery} ({len(gallery)} images, threshold "
+          f"{threshold:.4f}): {rates['unknown_rejected']:.4f} of {rates['unknown_queries']:,} "
+          f"queries of classes it lacks unknown, {rates['known_right']:.4f} of "
+          f"{rates['known_queries']:,} others right")
+    return {**rates, "threshold": threshold, "gallery": args.gallery}
 
 
 def class_names(labels, dataset):
