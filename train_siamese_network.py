@@ -28,6 +28,7 @@ from pyimagesearch.image_folders import (
     load_training_dataset,
 )
 from pyimagesearch.images import COLOR_MODES
+from pyimagesearch.losses import MINING
 from pyimagesearch.recipes import (
     ARCHITECTURES,
     LOSSES,
@@ -130,6 +131,10 @@ def add_recipe_arguments(ap):
     ap.add_argument("--margin", type=float, default=None,
                     help="margin of a loss that has one: how far apart different-class pairs "
                          f"are pushed (default: {recipe_defaults('margin')})")
+    ap.add_argument("--mining", choices=MINING, default=None,
+                    help="how a loss that mines its triplets in each batch picks them: "
+                         "semi_hard, batch_hard, or random (the baseline) (default: "
+                         f"{recipe_defaults('mining')})")
 
 
 def add_run_arguments(ap):
@@ -168,9 +173,12 @@ def fill_recipe_defaults(args):
                  "weight_decay"):
         if getattr(args, name) is None:
             setattr(args, name, getattr(architecture, name))
+    loss = loss_named(args.loss)
     if args.margin is None:
         # a loss without a margin records none; 1.0 keeps the value every run had before
-        args.margin = loss_named(args.loss).margin or 1.0
+        args.margin = loss.margin or 1.0
+    if args.mining is None:
+        args.mining = loss.mining
 
 
 def check_arguments(args):
@@ -196,6 +204,9 @@ def check_arguments(args):
                          f"images must validate")
     if args.image_size is not None:
         check_image_size(args.image_size, "--image-size")
+    if args.mining is not None and loss_named(args.loss).mining is None:
+        raise ValueError(f"--mining is for a loss that mines triplets in its batches, not "
+                         f"for {args.loss}")
 
 
 def main(argv=None):
@@ -292,6 +303,7 @@ def prepare_pairs(data, args):
     is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
     negative pair; they travel together so that the anchor is embedded once for both."""
     from pyimagesearch.pairs import (
+        class_balanced_dataset,
         make_pair_indices,
         pair_dataset,
         pairs_by_anchor,
@@ -304,6 +316,12 @@ def prepare_pairs(data, args):
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairVal, labelVal) = make_pair_indices(valY, rng)
     anchorsPerStep = args.batch_size // 2
+    if loss_named(args.loss).sampler == "classes":
+        # single images in class-balanced batches, the loss mines its triplets in each
+        trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed)
+        validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
+                                                fixed=True)
+        return Pairs(trainData, validationData, (pairVal, labelVal))
     # pairTrain is drawn even when resampling, so a seed gives the same validation pairs
     # either way (and the resampled first epoch equals the single draw)
     if args.resample_pairs:
@@ -320,7 +338,12 @@ def build_and_compile(data, args, strategy):
     the data calls for, if any), then compile it with the loss's recipe; returns (model,
     trainer, the augmentation's kind or None)."""
     from pyimagesearch.augmentation import augmentation_for, build_augmentation
-    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.pairs import steps_per_epoch
+    from pyimagesearch.siamese_network import (
+        build_anchor_model,
+        build_embedding_model,
+        build_pair_model,
+    )
     from pyimagesearch.training import make_optimizer
 
     print("[INFO] building siamese network...")
@@ -329,18 +352,19 @@ def build_and_compile(data, args, strategy):
     # several steps per call only on one device: under tf.distribute, Keras 3's multi-step
     # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
     steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
-    anchorsPerStep = args.batch_size // 2
+    view = build_embedding_model if loss.sampler == "classes" else build_anchor_model
     with strategy.scope():
         model = build_pair_model(data.input_shape, head=loss.head,
                                  architecture=args.architecture)
         augmentation = (build_augmentation(data.input_shape, args.seed, kind)
                         if kind else None)
-        trainer = build_anchor_model(model, augmentation)
+        trainer = view(model, augmentation)
 
         # compile the model
         print("[INFO] compiling model...")
-        (lossFunction, metrics) = loss.make(args.margin)
-        totalSteps = args.epochs * -(-len(data.train[1]) // anchorsPerStep)
+        (lossFunction, metrics) = loss.make(args.margin, args.mining)
+        totalSteps = args.epochs * steps_per_epoch(loss.sampler, len(data.train[1]),
+                                                   args.batch_size, data.train[1])
         optimizer = make_optimizer(args.learning_rate, args.schedule, args.weight_decay,
                                    totalSteps)
         trainer.compile(loss=lossFunction, optimizer=optimizer, metrics=metrics,
@@ -440,7 +464,7 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
     loss = loss_named(args.loss)
     return {
         "loss": args.loss, "score": loss.score, "threshold": evaluation["threshold"],
-        "margin": args.margin if loss.margin is not None else None,
+        "margin": args.margin if loss.margin is not None else None, "mining": args.mining,
         "input_shape": list(data.input_shape), "color_mode": args.color_mode,
         "class_names": data.class_names, "classes": args.classes, "dataset": args.dataset,
         "epochs": epochsRun,

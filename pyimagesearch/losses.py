@@ -1,4 +1,5 @@
 # import the necessary packages
+import keras
 from keras import ops
 
 
@@ -33,8 +34,6 @@ def make_contrastive_loss(margin=1.0):
 
 def compile_binary_crossentropy(margin=None):
     """The tutorial's loss and its pair accuracy (the sigmoid head's similarity above 0.5)."""
-    import keras
-
     # spelled out: for the anchor view's two outputs, "accuracy" would mean categorical
     # accuracy (positive pair above negative), not pair accuracy
     return "binary_crossentropy", [keras.metrics.BinaryAccuracy(name="accuracy")]
@@ -43,3 +42,70 @@ def compile_binary_crossentropy(margin=None):
 def compile_contrastive(margin=1.0):
     """The follow-up post's contrastive loss on the distance; no accuracy at a fixed 0.5."""
     return make_contrastive_loss(margin), None
+
+
+# how the triplet loss picks each anchor's positive and negative inside a batch
+MINING = ("semi_hard", "batch_hard", "random")
+
+
+def triplet_loss(labels, embeddings, margin=0.5, mining="semi_hard", seed=None):
+    """The triplet loss (FaceNet) over one batch: mean over anchors of
+    max(d(anchor, positive) - d(anchor, negative) + margin, 0), the triplets mined inside the
+    batch from its labels (n,) and embeddings (n, d).
+
+    batch_hard: each anchor's farthest positive and nearest negative (Hermans et al. 2017).
+    semi_hard: each anchor's farthest positive, and the nearest negative farther than it (the
+    hardest one that does not already beat the positive, Schroff et al. 2015), the nearest
+    negative where there is none. random: a random positive and a random negative (the
+    baseline). Anchors without a positive or a negative in the batch do not count.
+    """
+    labels = ops.reshape(labels, (-1,))
+    embeddings = ops.cast(embeddings, "float32")
+    distances = pairwise_distances(embeddings)
+    same = ops.equal(labels[:, None], labels[None, :])
+    eye = ops.eye(ops.shape(labels)[0], dtype="bool")
+    positive = ops.logical_and(same, ops.logical_not(eye))
+    negative = ops.logical_not(same)
+    big = ops.max(distances) + 1.0
+    if mining == "random":
+        scores = keras.random.uniform(ops.shape(distances), seed=seed)
+        pick = lambda mask: ops.sum(  # noqa: E731
+            ops.one_hot(ops.argmax(ops.where(mask, scores, -1.0), axis=1),
+                        ops.shape(labels)[0]) * distances, axis=1)
+        (dPositive, dNegative) = (pick(positive), pick(negative))
+    else:
+        dPositive = ops.max(ops.where(positive, distances, 0.0), axis=1)
+        hardest = ops.min(ops.where(negative, distances, big), axis=1)
+        if mining == "semi_hard":
+            beyond = ops.logical_and(negative, distances > dPositive[:, None])
+            semi = ops.min(ops.where(beyond, distances, big), axis=1)
+            hardest = ops.where(ops.any(beyond, axis=1), semi, hardest)
+        elif mining != "batch_hard":
+            raise ValueError(f"mining must be one of {', '.join(MINING)}, got {mining!r}")
+        dNegative = hardest
+    valid = ops.cast(ops.logical_and(ops.any(positive, axis=1), ops.any(negative, axis=1)),
+                     "float32")
+    losses = ops.maximum(dPositive - dNegative + margin, 0.0) * valid
+    return ops.sum(losses) / ops.maximum(ops.sum(valid), 1.0)
+
+
+def pairwise_distances(embeddings):
+    """Euclidean distances (n, n) between the rows of embeddings, with a safe gradient where
+    they are zero (an image and itself)."""
+    squared = ops.sum(ops.square(embeddings), axis=1)
+    d2 = squared[:, None] + squared[None, :] - 2.0 * ops.matmul(embeddings,
+                                                                ops.transpose(embeddings))
+    d2 = ops.maximum(d2, 0.0)
+    zero = ops.cast(ops.equal(d2, 0.0), d2.dtype)
+    return ops.sqrt(d2 + zero * 1e-16) * (1.0 - zero)
+
+
+def compile_triplet(margin=0.5, mining="semi_hard"):
+    """The triplet loss with its margin and mining fixed; no accuracy (it sees no pairs)."""
+    if margin <= 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+
+    def triplet(labels, embeddings):
+        return triplet_loss(labels, embeddings, margin, mining)
+
+    return triplet, None

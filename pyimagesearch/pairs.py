@@ -49,6 +49,13 @@ def make_pair_indices(labels, rng=None):
     return pairIdx, pairLabels
 
 
+def make_triplet_indices(labels, rng=None):
+    """Draw one triplet per image, as indices: rows (N, 3) of the image (the anchor), a
+    random image of its class (the positive) and a random image of another class (the
+    negative); the same partners as make_pair_indices draws with the same generator."""
+    return pairs_by_anchor(*make_pair_indices(labels, rng))[0]
+
+
 def pairs_by_anchor(pairIdx, pairLabels):
     """Regroup make_pair_indices's interleaved pairs by their shared first image.
 
@@ -120,6 +127,58 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
         (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     return _gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
+
+
+def class_batch_shape(labels, batchSize):
+    """(classes per batch, images per class) of class_balanced_dataset's batches: as many
+    classes as a batch of batchSize holds with 4 images each (all of them for MNIST's 10)."""
+    classes = len(np.unique(labels))
+    perBatch = min(classes, max(2, batchSize // 4))
+    return perBatch, max(2, batchSize // perBatch)
+
+
+def steps_per_epoch(sampler, count, batchSize, labels=None):
+    """Training steps in one epoch over count images: each image anchoring its two pairs
+    (sampler "pairs"), or as many class-balanced batches as cover count images ("classes")."""
+    if sampler == "classes":
+        (perBatch, perClass) = class_batch_shape(labels, batchSize)
+        return -(-count // (perBatch * perClass))
+    return -(-count // (batchSize // 2))
+
+
+def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
+    """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
+    batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
+    batches as cover the images once. Every pass draws anew, unless fixed (for validation:
+    the same batches every epoch)."""
+    import tensorflow as tf
+
+    labels = np.asarray(labels).reshape(-1)
+    (perBatch, perClass) = class_batch_shape(labels, batchSize)
+    classes = np.unique(labels)
+    members = [np.flatnonzero(labels == label) for label in classes]
+    steps = steps_per_epoch("classes", len(labels), batchSize, labels)
+    count = steps * perBatch * perClass
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        rows = [np.concatenate([rng.choice(members[c], perClass,
+                                           replace=len(members[c]) < perClass)
+                                for c in rng.choice(len(classes), perBatch, replace=False)])
+                for _ in range(steps)]
+        rows = np.concatenate(rows)
+        return rows.reshape(-1, 1), labels[rows].astype(np.float32)
+
+    if fixed:
+        ds = tf.data.Dataset.from_tensor_slices(draw())
+    else:
+        ds = tf.data.Dataset.range(1).map(
+            lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
+        ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
+            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, (count,)))))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    batches = _gathered_batches(ds, images, count, perBatch * perClass, False, seed)
+    return batches.map(lambda columns, batchLabels: (columns[0], batchLabels))
 
 
 def _gathered_batches(ds, images, count, batchSize, shuffle, seed):

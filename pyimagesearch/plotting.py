@@ -159,6 +159,24 @@ def search_montage(plt, results, scoreKind, most=25):
     return fig
 
 
+def pair_montage(plt, groups, titles, columns=4):
+    """A montage of pairs or triplets (groups of images side by side, separated by a white
+    column), each titled: one title over a pair ("pos"/"neg"), one per image of a triplet."""
+    rows = -(-len(groups) // columns)
+    width = len(groups[0])
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * width * columns, 1.5 * rows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for (ax, group, title) in zip(axes.ravel(), groups, titles):
+        gap = np.full_like(group[0][:, :2], 255 if group.dtype == np.uint8 else 1)
+        strip = np.hstack([part for image in group for part in (image, gap)][:-1])
+        ax.imshow(strip, cmap=plt.cm.gray)
+        ax.set_title(" | ".join(title), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def episode_figure(plt, supportImages, supportNames, queryImage, answer, title):
     """One N-way one-shot episode: the query, then one support image per class, the one
     answered framed."""

@@ -52,10 +52,16 @@ class Loss:
     threshold: object         # the score's fixed threshold, or "margin/2" (half the margin)
     choose_threshold: bool    # always pick the most accurate threshold on validation pairs
     prefix: str               # of its output files ("" for the tutorial's)
+    # what a training batch holds: "pairs" (the tutorial's positive and negative pairs) or
+    # "classes" (class-balanced images, for a loss that mines its own triplets in the batch)
+    sampler: str = "pairs"
+    mining: object = None     # default --mining, or None where the loss does not mine
 
-    def make(self, margin):
+    def make(self, margin, mining=None):
         """(Keras loss, metrics) ready for compile."""
-        return resolve(self.function)(margin)
+        if self.mining is None:
+            return resolve(self.function)(margin)
+        return resolve(self.function)(margin, mining or self.mining)
 
     def default_threshold(self, margin):
         """The threshold before (or instead of) a choice on the validation pairs."""
@@ -90,6 +96,12 @@ LOSSES = {
         "the follow-up post's: the model outputs the euclidean distance",
         head=None, score="distance", margin=1.0, threshold="margin/2",
         choose_threshold=True, prefix="contrastive_"),
+    "triplet": Loss(
+        "triplet", "pyimagesearch.losses:compile_triplet",
+        "FaceNet's, on class-balanced batches with triplets mined in each batch: the model "
+        "outputs the distance",
+        head=None, score="distance", margin=0.5, threshold="margin/2",
+        choose_threshold=True, prefix="triplet_", sampler="classes", mining="semi_hard"),
 }
 
 # what a saved model's score can be

@@ -106,3 +106,14 @@ def build_anchor_model(pairModel, augmentation=None):
         scores = [head[0](score) for score in scores]
     outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
+
+
+def build_embedding_model(pairModel, augmentation=None):
+    """A training view of pairModel for losses on embeddings (the triplet loss): a batch of
+    images in (augmented first, when given), their embeddings out (float32). It shares the
+    sister network, and so its weights, with pairModel."""
+    sister = pairModel.get_layer("sister_network")
+    inputs = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
+    images = augmentation(inputs) if augmentation is not None else inputs
+    outputs = layers.Activation("linear", dtype="float32", name="embeddings")(sister(images))
+    return keras.Model(inputs=inputs, outputs=outputs, name="siamese_embedding_view")

@@ -1,10 +1,11 @@
-"""The tutorial's utilities: make_pairs, euclidean_distance and plot_training."""
+"""The tutorial's utilities: make_pairs (and make_triplets, the series' next part),
+euclidean_distance and plot_training."""
 # import the necessary packages
 import keras
 import numpy as np
 from keras import ops
 
-from pyimagesearch.pairs import make_pair_indices
+from pyimagesearch.pairs import make_pair_indices, make_triplet_indices
 from pyimagesearch.plotting import plot_training  # noqa: F401 (the tutorial's name)
 
 
@@ -19,6 +20,19 @@ def make_pairs(images, labels, rng=None):
         raise ValueError(f"got {len(images)} images but {len(np.asarray(labels))} labels")
     pairIdx, pairLabels = make_pair_indices(labels, rng)
     return images[pairIdx], pairLabels
+
+
+def make_triplets(images, labels, rng=None):
+    """Build one triplet for every image: the image (anchor), a random image of its class
+    (positive) and a random image of another class (negative), every class anchoring.
+
+    Returns tripletImages of shape (N, 3, *image shape), in the images' dtype; rng (a seed or
+    a numpy Generator) makes the draw repeatable.
+    """
+    images = np.asarray(images)
+    if len(images) != len(np.asarray(labels)):
+        raise ValueError(f"got {len(images)} images but {len(np.asarray(labels))} labels")
+    return images[make_triplet_indices(labels, rng)]
 
 
 @keras.saving.register_keras_serializable(package="pyimagesearch")

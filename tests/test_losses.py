@@ -25,3 +25,53 @@ def test_integer_labels_are_cast():
 def test_margin_must_be_positive():
     with pytest.raises(ValueError):
         make_contrastive_loss(0.0)
+
+
+def triplet(labels, embeddings, **kwargs):
+    from pyimagesearch.losses import triplet_loss
+    return float(triplet_loss(np.array(labels, np.float32),
+                              np.array(embeddings, np.float32), **kwargs))
+
+
+@pytest.mark.parametrize("mining", ["semi_hard", "batch_hard", "random"])
+def test_triplet_loss_is_zero_when_every_triplet_meets_the_margin(mining):
+    # two tight classes far apart: every positive is nearer than any negative by > margin
+    labels = [0, 0, 1, 1]
+    embeddings = [[0.0, 0.0], [0.1, 0.0], [5.0, 0.0], [5.1, 0.0]]
+    assert triplet(labels, embeddings, margin=1.0, mining=mining) == 0.0
+    # overlapping classes: some triplet violates the margin
+    embeddings = [[0.0, 0.0], [2.0, 0.0], [0.5, 0.0], [2.5, 0.0]]
+    assert triplet(labels, embeddings, margin=1.0, mining=mining) > 0.0
+
+
+def test_batch_hard_mining_takes_the_hardest_triplet_of_the_batch():
+    labels = [0, 0, 0, 1, 1]
+    points = [0.0, 1.0, 3.0, 3.5, 6.0]
+    embeddings = [[p] for p in points]
+    # by hand: each anchor's farthest positive minus its nearest negative, plus the margin
+    expected = np.mean([max(3.0 - 3.5 + 1, 0), max(2.0 - 2.5 + 1, 0), max(3.0 - 0.5 + 1, 0),
+                        max(2.5 - 0.5 + 1, 0), max(2.5 - 3.0 + 1, 0)])
+    assert triplet(labels, embeddings, margin=1.0, mining="batch_hard") == \
+        pytest.approx(expected, abs=1e-5)
+
+
+def test_semi_hard_mining_takes_the_nearest_negative_beyond_the_positive():
+    labels = [0, 0, 1, 1]
+    embeddings = [[0.0], [1.0], [0.5], [1.5]]
+    # anchor 0: positive at 1.0; negatives at 0.5 (nearer: not semi-hard) and 1.5 -> 1.5
+    # anchor 1: positive at 1.0; negatives at 0.5, 0.5: none beyond -> hardest, 0.5
+    # anchor 2 (0.5): positive at 1.0; negatives at 0.5, 0.5 -> none beyond -> 0.5
+    # anchor 3 (1.5): positive at 1.0; negatives at 1.5 (beyond) and 0.5 -> 1.5
+    expected = np.mean([1.0 - 1.5 + 1, 1.0 - 0.5 + 1, 1.0 - 0.5 + 1, 1.0 - 1.5 + 1])
+    assert triplet(labels, embeddings, margin=1.0, mining="semi_hard") == \
+        pytest.approx(expected, abs=1e-5)
+    with pytest.raises(ValueError, match="mining must be one of"):
+        triplet(labels, embeddings, mining="hardest")
+
+
+def test_anchors_without_a_positive_do_not_count():
+    # class 2's single image has no positive: only the others' triplets count
+    labels = [0, 0, 2]
+    embeddings = [[0.0], [0.2], [0.3]]
+    assert triplet(labels, embeddings, margin=1.0, mining="batch_hard") == \
+        pytest.approx(np.mean([0.2 - 0.3 + 1, 0.2 - 0.1 + 1]), abs=1e-5)

@@ -9,7 +9,11 @@ import pytest
 from pyimagesearch import config, recipes
 from pyimagesearch.model_io import SiameseModel, save_model
 from pyimagesearch.recipes import ARCHITECTURES, LOSSES, Architecture, Loss
-from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+from pyimagesearch.siamese_network import (
+    build_anchor_model,
+    build_embedding_model,
+    build_pair_model,
+)
 
 
 def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
@@ -23,7 +27,8 @@ def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
 def test_recipe_defaults_and_help_come_from_the_tables():
     assert recipes.recipe_defaults("epochs") == "100 for tutorial, 12 for small_vgg"
     assert recipes.recipe_defaults("augment") == "off for tutorial, on for small_vgg"
-    assert recipes.recipe_defaults("margin") == "1.0 for contrastive"
+    assert recipes.recipe_defaults("margin") == "1.0 for contrastive, 0.5 for triplet"
+    assert recipes.recipe_defaults("mining") == "semi_hard for triplet"
     assert recipes.choices_help(LOSSES).startswith("binary_crossentropy (default: ")
     with pytest.raises(ValueError, match="architecture must be one of tutorial, small_vgg"):
         recipes.architecture_named("resnet")
@@ -39,12 +44,17 @@ def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit
     loss = LOSSES[lossName]
     keras.utils.set_random_seed(0)
     model = build_pair_model((28, 28, 1), head=loss.head, architecture=architecture)
-    trainer = build_anchor_model(model)
     (lossFunction, metrics) = loss.make(loss.margin or 1.0)
-    trainer.compile(loss=lossFunction, optimizer=keras.optimizers.Adam(1e-3), metrics=metrics)
-    labels = np.tile(np.array([[1, 0]], np.float32), (32, 1))
     before = [w.copy() for w in model.get_weights()]
-    trainer.fit([x[:32], x[32:64], x[64:96]], labels, batch_size=32, epochs=1, verbose=0)
+    if loss.sampler == "classes":
+        trainer = build_embedding_model(model)
+        (inputs, labels) = (x[:32], y[:32].astype(np.float32))
+    else:
+        trainer = build_anchor_model(model)
+        (inputs, labels) = ([x[:32], x[32:64], x[64:96]],
+                            np.tile(np.array([[1, 0]], np.float32), (32, 1)))
+    trainer.compile(loss=lossFunction, optimizer=keras.optimizers.Adam(1e-3), metrics=metrics)
+    trainer.fit(inputs, labels, batch_size=32, epochs=1, verbose=0)
     assert any(not np.array_equal(a, b) for (a, b) in zip(before, model.get_weights()))
 
     path = str(tmp_path / "model")

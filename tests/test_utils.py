@@ -99,3 +99,19 @@ def test_pairs_by_anchor_holds_the_same_pairs():
     assert (rowLabels == [1, 0]).all()
     with pytest.raises(ValueError):
         pairs_by_anchor(pairIdx[::-1], pairLabels[::-1])
+
+
+def test_make_triplets_anchors_every_image_and_is_seeded():
+    from pyimagesearch.pairs import make_triplet_indices
+    from pyimagesearch.utils import make_triplets
+
+    labels = np.repeat(np.arange(4), 5)
+    images = np.arange(20, dtype=np.uint8)[:, None, None] * np.ones((1, 3, 3), np.uint8)
+    triplets = make_triplets(images, labels, rng=7)
+    assert triplets.shape == (20, 3, 3, 3) and triplets.dtype == np.uint8
+    np.testing.assert_array_equal(triplets, make_triplets(images, labels, rng=7))
+    rows = make_triplet_indices(labels, rng=7)
+    assert rows[:, 0].tolist() == list(range(20))  # every image, so every class, anchors
+    assert (labels[rows[:, 1]] == labels[rows[:, 0]]).all()
+    assert (labels[rows[:, 2]] != labels[rows[:, 0]]).all()
+    assert not np.array_equal(rows, make_triplet_indices(labels, rng=8))
