@@ -151,7 +151,7 @@ def search_montage(plt, results, scoreKind, most=25):
         for ax in row:
             ax.axis("off")
         row[0].imshow(query, cmap=plt.cm.gray, vmin=0, vmax=1)
-        row[0].set_title(f"{result['answer'] or 'unknown'}?", fontsize=8)
+        row[0].set_title(f"answer: {result['answer'] or 'unknown'}", fontsize=8)
         for (ax, image, n) in zip(row[1:], neighbours, result["neighbours"]):
             ax.imshow(image, cmap=plt.cm.gray, vmin=0, vmax=1)
             ax.set_title(f"{n['score']:.2f} {n['verdict']}", fontsize=7)
