@@ -355,7 +355,8 @@ def build_and_compile(data, args, strategy):
     view = build_embedding_model if loss.sampler == "classes" else build_anchor_model
     with strategy.scope():
         model = build_pair_model(data.input_shape, head=loss.head,
-                                 architecture=args.architecture)
+                                 architecture=args.architecture,
+                                 unitEmbeddings=loss.unit_embeddings)
         augmentation = (build_augmentation(data.input_shape, args.seed, kind)
                         if kind else None)
         trainer = view(model, augmentation)
@@ -492,7 +493,7 @@ def plot(model, history, evaluation, data, args, paths):
     import numpy as np
 
     from pyimagesearch.embeddings import sample_per_class
-    from pyimagesearch.pairs import load_images
+    from pyimagesearch.pairs import embed_images
     from pyimagesearch.plotting import plot_embeddings, plot_roc
     from pyimagesearch.utils import plot_training
 
@@ -505,9 +506,9 @@ def plot(model, history, evaluation, data, args, paths):
     if len(shown) < 3:
         print(f"[INFO] {len(shown)} validation images are too few to draw their embeddings")
         return
-    embeddings = model.get_layer("sister_network")(load_images(valX, shown), training=False)
-    plot_embeddings(np.asarray(embeddings, np.float32), valY[shown], embeddingsPath,
-                    classNames=data.class_names)
+    sister = model.get_layer("sister_network")
+    embeddings = embed_images(lambda batch: sister(batch, training=False), valX, shown)
+    plot_embeddings(embeddings, valY[shown], embeddingsPath, classNames=data.class_names)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.common import ROOT, SHARED_MNIST, run_child
+from benchmarks.common import ROOT, SHARED_MNIST, describe_cpu, run_child
 from pyimagesearch.cli import run
 from pyimagesearch.config import output_paths
 from pyimagesearch.recipes import ARCHITECTURES
@@ -63,6 +63,7 @@ def main():
 
     ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
     sizes = [min(size, len(trainX)) for size in sizes]
+    print(f"[INFO] {describe_cpu()}")
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         runs = [(f"memory {sizes[-1]}", None, sizes[-1])] + [

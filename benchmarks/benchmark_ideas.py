@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import add_data_arguments, load_training_subset
+from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
 from pyimagesearch import config
 
 # (name, fastDropout, steps per execution); the first is the reference of the ratios
@@ -69,6 +69,7 @@ def main():
         trainer.fit(data.take(2 * steps), verbose=0)  # trace the step before timing
         trainers.append(trainer)
 
+    print(f"[INFO] {describe_cpu()}")
     print(f"[INFO] {2 * count} pairs per epoch, {args.rounds} round(s), {precision}")
     speeds = [[] for _ in VARIANTS]
     for _ in range(args.rounds):

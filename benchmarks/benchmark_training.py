@@ -25,7 +25,13 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.common import ROOT, add_data_arguments, load_training_subset, run_child
+from benchmarks.common import (
+    ROOT,
+    add_data_arguments,
+    describe_cpu,
+    load_training_subset,
+    run_child,
+)
 from pyimagesearch.config import output_paths
 from pyimagesearch.recipes import ARCHITECTURES
 
@@ -116,6 +122,7 @@ def main():
         np.savez(subset, x_train=trainX, y_train=trainY, x_test=testX,
                  y_test=testY)
         split = ARCHITECTURES[args.architecture].validation_split
+        print(f"[INFO] {describe_cpu()}")
         print(f"[INFO] {2 * count} training pairs, {2 * len(testX)} validation pairs, "
               f"{args.epochs} epoch(s), seed {args.seed}" + (
                   "" if not split else

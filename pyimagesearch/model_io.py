@@ -223,7 +223,7 @@ class SiameseModel:
         """The SavedModel's variables, in the order of the Keras model that was exported."""
         return self._model.variables
 
-    def embed(self, images, batchSize=1024):
+    def embed(self, images, batchSize=256):
         """The embeddings (n, embeddingDim) of a batch of images (n, height, width, channels),
         as float32, through the SavedModel's `embed` endpoint."""
         self.check_embed()
@@ -247,13 +247,13 @@ class SiameseModel:
             scores = next(iter(scores.values()))
         return np.asarray(scores, np.float64).reshape(-1)
 
-    def score_pairs(self, images, pairIdx, batchSize=1024):
+    def score_pairs(self, images, pairIdx, batchSize=256):
         """The scores (n,) of the pairs pairIdx (n, 2) of images (see pairs.score_pairs)."""
         from pyimagesearch.pairs import score_pairs
 
         return score_pairs(self.score_batch, images, pairIdx, batchSize)
 
-    def predict(self, imagesA, imagesB, batchSize=1024):
+    def predict(self, imagesA, imagesB, batchSize=256):
         """Score pairs in one call: imagesA[i] against imagesB[i]; returns a float array (n,).
 
         Large inputs go through the model batchSize pairs at a time to bound memory.

@@ -11,6 +11,11 @@ import numpy as np
 
 from pyimagesearch.image_folders import ImageFiles
 
+# images per call into a model when scoring or embedding outside training: a call's
+# activations grow with it (the tutorial's first convolution alone holds 200 KB per 28x28
+# image in float32, so 2,048 images at once cost about 400 MB for that layer alone)
+SCORE_BATCH = 256
+
 
 def make_pair_indices(labels, rng=None):
     """Draw the tutorial's pairs as indices into the image array.
@@ -169,16 +174,25 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
         rows = np.concatenate(rows)
         return rows.reshape(-1, 1), labels[rows].astype(np.float32)
 
+    # named functions, not lambdas: AutoGraph finds a lambda by its source text, and this
+    # module holds look-alikes
+    def draw_epoch(_):
+        return tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True)
+
+    def images_of_epoch(rows, rowLabels):
+        return tf.data.Dataset.from_tensor_slices(
+            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, (count,))))
+
+    def single_column(columns, batchLabels):
+        return columns[0], batchLabels
+
     if fixed:
         ds = tf.data.Dataset.from_tensor_slices(draw())
     else:
-        ds = tf.data.Dataset.range(1).map(
-            lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
-        ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, (count,)))))
+        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(images_of_epoch)
         ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     batches = _gathered_batches(ds, images, count, perBatch * perClass, False, seed)
-    return batches.map(lambda columns, batchLabels: (columns[0], batchLabels))
+    return batches.map(single_column)
 
 
 def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
@@ -226,7 +240,7 @@ def _decoder(files):
     return decode
 
 
-def score_pairs(scoreBatch, images, pairIdx, batchSize=1024):
+def score_pairs(scoreBatch, images, pairIdx, batchSize=SCORE_BATCH):
     """Score the pairs images[pairIdx[:, 0]] against images[pairIdx[:, 1]], batchSize pairs at
     a time: scoreBatch(imagesA, imagesB) gives one score per pair of two float [0, 1] batches.
 
@@ -241,3 +255,12 @@ def score_pairs(scoreBatch, images, pairIdx, batchSize=1024):
               for rows in (pairIdx[start:start + batchSize]
                            for start in range(0, len(pairIdx), batchSize))]
     return np.concatenate(scores) if scores else np.zeros(0)
+
+
+def embed_images(embedBatch, images, indices, batchSize=SCORE_BATCH):
+    """The embeddings of images[indices] (images as for load_images), batchSize at a time:
+    embedBatch(a float [0, 1] batch) gives its (n, d) embeddings; float32 (n, d)."""
+    indices = np.asarray(indices)
+    batches = [np.asarray(embedBatch(load_images(images, indices[start:start + batchSize])),
+                          np.float32) for start in range(0, len(indices), batchSize)]
+    return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)

@@ -56,6 +56,10 @@ class Loss:
     # "classes" (class-balanced images, for a loss that mines its own triplets in the batch)
     sampler: str = "pairs"
     mining: object = None     # default --mining, or None where the loss does not mine
+    # whether the embeddings must lie on the unit sphere (a sister network that does not end
+    # there gets a UnitNormalization): a triplet loss on free embeddings can shrink them all
+    # to one point, where every triplet costs exactly the margin
+    unit_embeddings: bool = False
 
     def make(self, margin, mining=None):
         """(Keras loss, metrics) ready for compile."""
@@ -101,7 +105,8 @@ LOSSES = {
         "FaceNet's, on class-balanced batches with triplets mined in each batch: the model "
         "outputs the distance",
         head=None, score="distance", margin=0.5, threshold="margin/2",
-        choose_threshold=True, prefix="triplet_", sampler="classes", mining="semi_hard"),
+        choose_threshold=True, prefix="triplet_", sampler="classes", mining="semi_hard",
+        unit_embeddings=True),
 }
 
 # what a saved model's score can be

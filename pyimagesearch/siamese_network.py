@@ -44,14 +44,16 @@ def build_siamese_model(inputShape, embeddingDim=48, fastDropout=True):
 
 
 def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", architecture="tutorial",
-                     sister=None):
+                     sister=None, unitEmbeddings=False):
     """Build the full siamese model: two images through one shared sister network.
 
     head="sigmoid" (the tutorial's model): the euclidean distance feeds Dense(1, sigmoid) and
     the output is a similarity in [0, 1]; 19,890 parameters for 28x28x1.
     head=None (the contrastive-loss model): the output is the distance itself.
     architecture names the sister network (a key of pyimagesearch.recipes.ARCHITECTURES);
-    sister, a sister network built already, takes its place.
+    sister, a sister network built already, takes its place. unitEmbeddings puts its
+    embeddings on the unit sphere where it does not already end there (the triplet loss's
+    recipe); the parameters stay the same.
     """
     if head not in ("sigmoid", None):
         raise ValueError(f"head must be 'sigmoid' or None, got {head!r}")
@@ -61,6 +63,13 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", architecture="
     imgB = keras.Input(shape=inputShape, name="image_b")
     featureExtractor = (architecture_named(architecture).build(inputShape, embeddingDim)
                         if sister is None else sister)
+    if unitEmbeddings and not isinstance(featureExtractor.layers[-1],
+                                         layers.UnitNormalization):
+        featureExtractor = keras.Model(
+            featureExtractor.inputs,
+            layers.UnitNormalization(dtype="float32", name="unit_length")(
+                featureExtractor.outputs[0]),
+            name="sister_network")
     featsA = featureExtractor(imgA)
     featsB = featureExtractor(imgB)
 

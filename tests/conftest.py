@@ -24,6 +24,16 @@ def run_script(script, *args, env=None, cwd=None):
                           timeout=600)
 
 
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """A training script run in this process sets Keras's global precision policy; the next
+    test starts from the default again."""
+    yield
+    if "keras" in sys.modules:
+        import keras
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def load_script(name="test_siamese_network.py"):
     """One of the project's scripts as a module, loaded by path: the test script shares its
     name with tests/test_siamese_network.py."""

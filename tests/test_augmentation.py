@@ -98,7 +98,8 @@ def test_training_records_the_augmentation_the_data_called_for(colour, tiny_npz,
                 "--color-mode", "rgb", "--image-size", "24", "24"] if colour
                else ["--dataset", str(tiny_npz)])
     train_siamese_network.main([*dataset, "--architecture", "small_vgg", "--epochs", "1",
-                                "--output", str(tmp_path / "out"), "--seed", "0"])
+                                "--output", str(tmp_path / "out"), "--seed", "0",
+                                "--precision", "float32"])
     metadata = read_metadata(str(tmp_path / "out" / "small_vgg_siamese_model"))
     assert metadata["augment"] is True
     assert metadata["augmentation"] == ("photo" if colour else "handwriting")

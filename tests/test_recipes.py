@@ -43,7 +43,8 @@ def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit
     ((x, y), _) = digit_images
     loss = LOSSES[lossName]
     keras.utils.set_random_seed(0)
-    model = build_pair_model((28, 28, 1), head=loss.head, architecture=architecture)
+    model = build_pair_model((28, 28, 1), head=loss.head, architecture=architecture,
+                             unitEmbeddings=loss.unit_embeddings)
     (lossFunction, metrics) = loss.make(loss.margin or 1.0)
     before = [w.copy() for w in model.get_weights()]
     if loss.sampler == "classes":

@@ -39,7 +39,7 @@ def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, t
                                                                      capsys):
     train_siamese_network.main(["--dataset", str(tiny_npz), "--loss", "triplet", "--epochs",
                                 "4", "--output", str(tmp_path), "--seed", "2",
-                                "--learning-rate", "0.003"])
+                                "--learning-rate", "0.003", "--precision", "float32"])
     out = capsys.readouterr().out
     assert "[INFO] saving siamese model..." in out
     with open(tmp_path / "triplet_training_log.csv") as f:

@@ -28,6 +28,7 @@ def upgrade(modelPath):
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
     model = build_pair_model(saved.input_shape,
                              head=loss_named(metadata["loss"]).head,
+                             unitEmbeddings=loss_named(metadata["loss"]).unit_embeddings,
                              architecture=metadata.get("architecture", "tutorial"))
     # the export lists the variables in the model's own order
     variables = saved.variables
