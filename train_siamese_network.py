@@ -28,10 +28,10 @@ from pyimagesearch.image_folders import (
     load_training_dataset,
 )
 from pyimagesearch.images import COLOR_MODES
-from pyimagesearch.losses import MINING
 from pyimagesearch.recipes import (
     ARCHITECTURES,
     LOSSES,
+    MINING,
     architecture_named,
     choices_help,
     loss_named,

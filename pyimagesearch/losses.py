@@ -2,6 +2,8 @@
 import keras
 from keras import ops
 
+from pyimagesearch.recipes import MINING
+
 
 def contrastive_loss(y, preds, margin=1.0):
     """The contrastive loss of the follow-up post: mean(y * d^2 + (1 - y) * max(margin - d, 0)^2).
@@ -44,8 +46,6 @@ def compile_contrastive(margin=1.0):
     return make_contrastive_loss(margin), None
 
 
-# how the triplet loss picks each anchor's positive and negative inside a batch
-MINING = ("semi_hard", "batch_hard", "random")
 
 
 def triplet_loss(labels, embeddings, margin=0.5, mining="semi_hard", seed=None):

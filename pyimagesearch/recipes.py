@@ -111,6 +111,8 @@ LOSSES = {
 
 # what a saved model's score can be
 SCORE_KINDS = ("similarity", "distance")
+# how a loss that mines its triplets in each batch picks them (pyimagesearch.losses)
+MINING = ("semi_hard", "batch_hard", "random")
 
 
 def recipe_defaults(field):
