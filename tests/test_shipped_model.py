@@ -13,7 +13,9 @@ from pyimagesearch.model_io import SiameseModel
 
 SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
            os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH),
-           os.path.join(ROOT, config.SMALL_VGG_MODEL_PATH)]
+           os.path.join(ROOT, config.SMALL_VGG_MODEL_PATH),
+           os.path.join(ROOT, config.output_paths(config.BASE_OUTPUT, "triplet",
+                                                  "small_vgg")[0])]
 
 
 def test_examples_are_the_committed_digits():
@@ -25,7 +27,8 @@ def test_examples_are_the_committed_digits():
         assert image[:2].max() == 0 and image.max() > 0.9  # white digit on black
 
 
-@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive", "small_vgg"])
+@pytest.mark.parametrize("modelPath", SHIPPED, ids=["similarity", "contrastive", "small_vgg",
+                                                       "small_vgg_triplet"])
 def test_shipped_model_tells_same_from_different(modelPath):
     model = SiameseModel(modelPath)
     images = np.stack([load_image(p)[0] for p in
