@@ -6,7 +6,8 @@
 Each variant is this repository's training setup (the anchor view, uint8 images gathered by
 tf.data, batches of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
 pyimagesearch.layers.Dropout against keras.layers.Dropout, and several training steps per call
-into TensorFlow against one. Every round trains each variant for one epoch in turn, so that a
+into TensorFlow against one, and XLA compilation of the training step (Keras's
+jit_compile) on top of the default. Every round trains each variant for one epoch in turn, so that a
 slow spell of a shared machine hits all of them alike. The report is each variant's median
 pairs/s over the rounds and its median pairs per CPU-second (the work it takes, whatever
 share of the CPUs it got), each with its ratio to the first variant, and per round the pairs/s
@@ -22,12 +23,13 @@ import numpy as np
 from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
 from pyimagesearch import config
 
-# (name, fastDropout, steps per execution); the first is the reference of the ratios
+# (name, fastDropout, steps per execution, XLA); the first is the reference of the ratios
 STEPS = config.STEPS_PER_EXECUTION
-VARIANTS = [("keras dropout, 1 step per call", False, 1),
-            ("fast dropout, 1 step per call", True, 1),
-            (f"keras dropout, {STEPS} steps per call", False, STEPS),
-            (f"fast dropout, {STEPS} steps per call (default)", True, STEPS)]
+VARIANTS = [("keras dropout, 1 step per call", False, 1, False),
+            ("fast dropout, 1 step per call", True, 1, False),
+            (f"keras dropout, {STEPS} steps per call", False, STEPS, False),
+            (f"fast dropout, {STEPS} steps per call (default)", True, STEPS, False),
+            (f"fast dropout, {STEPS} steps per call, XLA", True, STEPS, True)]
 
 
 def main():
@@ -60,12 +62,13 @@ def main():
     data = pair_dataset(trainX, rows, rowLabels, config.BATCH_SIZE // 2, shuffle=True, seed=0)
 
     trainers = []
-    for (_, fastDropout, steps) in VARIANTS:
+    for (_, fastDropout, steps, xla) in VARIANTS:
         keras.utils.set_random_seed(0)
         sister = build_siamese_model(config.IMG_SHAPE, fastDropout=fastDropout)
         trainer = build_anchor_model(build_pair_model(config.IMG_SHAPE, sister=sister))
         trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps,
-                        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+                        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+                        jit_compile=xla)
         trainer.fit(data.take(2 * steps), verbose=0)  # trace the step before timing
         trainers.append(trainer)
 
@@ -81,7 +84,7 @@ def main():
     # pairs per CPU-second: the work each variant does, whatever share of the CPUs it got
     (reference, cpuReference) = (np.median([p for (p, _) in speeds[0]]),
                                  np.median([p / c for (p, c) in speeds[0]]))
-    for ((name, _, _), speed) in zip(VARIANTS, speeds):
+    for ((name, *_), speed) in zip(VARIANTS, speeds):
         (median, perCpu) = (np.median([p for (p, _) in speed]),
                             np.median([p / c for (p, c) in speed]))
         print(f"[RESULT] {name:>42}: {median:6.0f} pairs/s ({median / reference:.2f}x), "
