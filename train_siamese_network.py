@@ -204,6 +204,9 @@ def check_arguments(args):
                          f"images must validate")
     if args.image_size is not None:
         check_image_size(args.image_size, "--image-size")
+    if args.resample_pairs and loss_named(args.loss).sampler != "pairs":
+        raise ValueError(f"--resample-pairs is for the pair losses; {args.loss} draws its "
+                         f"batches afresh every epoch anyway")
     if args.mining is not None and loss_named(args.loss).mining is None:
         raise ValueError(f"--mining is for a loss that mines triplets in its batches, not "
                          f"for {args.loss}")

@@ -58,8 +58,11 @@ def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, t
     assert result.returncode == 0 and "test recognition" in result.stdout, result.stderr
 
 
-def test_mining_is_refused_for_a_loss_that_does_not_mine(tiny_npz, capsys):
+def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
     import pytest
 
     with pytest.raises(ValueError, match="--mining is for a loss that mines"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--mining", "random"])
+    with pytest.raises(ValueError, match="--resample-pairs is for the pair losses"):
+        train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "triplet",
+                                          "--resample-pairs"])
