@@ -319,11 +319,13 @@ def prepare_pairs(data, args):
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairVal, labelVal) = make_pair_indices(valY, rng)
     anchorsPerStep = args.batch_size // 2
-    if loss_named(args.loss).sampler == "classes":
+    loss = loss_named(args.loss)
+    if loss.sampler == "classes":
         # single images in class-balanced batches, the loss mines its triplets in each
-        trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed)
+        trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed,
+                                           views=loss.views)
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
-                                                fixed=True)
+                                                fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
     # pairTrain is drawn even when resampling, so a seed gives the same validation pairs
     # either way (and the resampled first epoch equals the single draw)

@@ -109,3 +109,26 @@ def compile_triplet(margin=0.5, mining="semi_hard"):
         return triplet_loss(labels, embeddings, margin, mining)
 
     return triplet, None
+
+
+# the triplet loss with views: how much an image's own views count against the other images,
+# and their margin (chosen by measurement on digits 0-4 against unseen 5-9, docs/search.md)
+VIEW_WEIGHT = 2.0
+VIEW_MARGIN = 0.2
+
+
+def compile_triplet_views(margin=0.5, mining="semi_hard"):
+    """The triplet loss on the classes, plus VIEW_WEIGHT times a triplet loss on the images
+    themselves: two augmented views of one image are each other's positives, every other
+    image (of its class too) a negative, at VIEW_MARGIN. Labels are (class, image) rows
+    (class_balanced_dataset with views=2). The second term keeps what tells one image from
+    another, which the class term alone is free to forget."""
+    if margin <= 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+
+    def triplet_views(labels, embeddings):
+        labels = ops.reshape(labels, (-1, 2))
+        return (triplet_loss(labels[:, 0], embeddings, margin, mining)
+                + VIEW_WEIGHT * triplet_loss(labels[:, 1], embeddings, VIEW_MARGIN, mining))
+
+    return triplet_views, None

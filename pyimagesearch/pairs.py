@@ -151,11 +151,14 @@ def steps_per_epoch(sampler, count, batchSize, labels=None):
     return -(-count // (batchSize // 2))
 
 
-def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
+def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1):
     """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
     batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
     batches as cover the images once. Every pass draws anew, unless fixed (for validation:
-    the same batches every epoch)."""
+    the same batches every epoch). With views > 1 each drawn image comes `views` times in a
+    row (K / views distinct ones per class: the augmentation makes them differ), and the
+    labels are (class, image index) rows, so that a loss can take an image's own views as its
+    positives."""
     import tensorflow as tf
 
     labels = np.asarray(labels).reshape(-1)
@@ -163,16 +166,20 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
     classes = np.unique(labels)
     members = [np.flatnonzero(labels == label) for label in classes]
     steps = steps_per_epoch("classes", len(labels), batchSize, labels)
-    count = steps * perBatch * perClass
+    count = steps * perBatch * max(1, perClass // views) * views
     rng = np.random.default_rng(seed)
+    labelShape = (count,) if views == 1 else (count, 2)
+
+    distinct = max(1, perClass // views)
 
     def draw():
-        rows = [np.concatenate([rng.choice(members[c], perClass,
-                                           replace=len(members[c]) < perClass)
+        rows = [np.concatenate([rng.choice(members[c], distinct,
+                                           replace=len(members[c]) < distinct)
                                 for c in rng.choice(len(classes), perBatch, replace=False)])
                 for _ in range(steps)]
-        rows = np.concatenate(rows)
-        return rows.reshape(-1, 1), labels[rows].astype(np.float32)
+        rows = np.repeat(np.concatenate(rows), views)
+        rowLabels = labels[rows] if views == 1 else np.stack([labels[rows], rows], axis=1)
+        return rows.reshape(-1, 1), rowLabels.astype(np.float32)
 
     # named functions, not lambdas: AutoGraph finds a lambda by its source text, and this
     # module holds look-alikes
@@ -181,7 +188,7 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
 
     def images_of_epoch(rows, rowLabels):
         return tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, (count,))))
+            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, labelShape)))
 
     def single_column(columns, batchLabels):
         return columns[0], batchLabels
@@ -191,7 +198,8 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False):
     else:
         ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(images_of_epoch)
         ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    batches = _gathered_batches(ds, images, count, perBatch * perClass, False, seed)
+    batchSize = count // steps
+    batches = _gathered_batches(ds, images, count, batchSize, False, seed)
     return batches.map(single_column)
 
 

@@ -60,6 +60,7 @@ class Loss:
     # there gets a UnitNormalization): a triplet loss on free embeddings can shrink them all
     # to one point, where every triplet costs exactly the margin
     unit_embeddings: bool = False
+    views: int = 1            # with "classes": each image this many times in a batch
 
     def make(self, margin, mining=None):
         """(Keras loss, metrics) ready for compile."""
@@ -107,6 +108,13 @@ LOSSES = {
         head=None, score="distance", margin=0.5, threshold="margin/2",
         choose_threshold=True, prefix="triplet_", sampler="classes", mining="semi_hard",
         unit_embeddings=True),
+    "triplet_views": Loss(
+        "triplet_views", "pyimagesearch.losses:compile_triplet_views",
+        "the triplet loss plus one on two augmented views of each image, which keeps what "
+        "tells images apart: carries further to classes never trained on",
+        head=None, score="distance", margin=0.5, threshold="margin/2",
+        choose_threshold=True, prefix="triplet_views_", sampler="classes",
+        mining="semi_hard", unit_embeddings=True, views=2),
 }
 
 # what a saved model's score can be

@@ -27,8 +27,10 @@ def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
 def test_recipe_defaults_and_help_come_from_the_tables():
     assert recipes.recipe_defaults("epochs") == "100 for tutorial, 12 for small_vgg"
     assert recipes.recipe_defaults("augment") == "off for tutorial, on for small_vgg"
-    assert recipes.recipe_defaults("margin") == "1.0 for contrastive, 0.5 for triplet"
-    assert recipes.recipe_defaults("mining") == "semi_hard for triplet"
+    assert recipes.recipe_defaults("margin") == \
+        "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
+    assert recipes.recipe_defaults("mining") == \
+        "semi_hard for triplet, semi_hard for triplet_views"
     assert recipes.choices_help(LOSSES).startswith("binary_crossentropy (default: ")
     with pytest.raises(ValueError, match="architecture must be one of tutorial, small_vgg"):
         recipes.architecture_named("resnet")
@@ -50,6 +52,9 @@ def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit
     if loss.sampler == "classes":
         trainer = build_embedding_model(model)
         (inputs, labels) = (x[:32], y[:32].astype(np.float32))
+        if loss.views > 1:  # (class, image) rows: each image twice
+            (inputs, labels) = (np.repeat(x[:16], 2, axis=0), np.stack(
+                [np.repeat(y[:16], 2), np.repeat(np.arange(16), 2)], axis=1).astype(np.float32))
     else:
         trainer = build_anchor_model(model)
         (inputs, labels) = ([x[:32], x[32:64], x[64:96]],

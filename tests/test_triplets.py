@@ -4,6 +4,7 @@ import csv
 import os
 
 import numpy as np
+import pytest
 from conftest import ROOT, load_script, run_script
 
 import train_siamese_network
@@ -59,10 +60,38 @@ def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, t
 
 
 def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
-    import pytest
-
     with pytest.raises(ValueError, match="--mining is for a loss that mines"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--mining", "random"])
     with pytest.raises(ValueError, match="--resample-pairs is for the pair losses"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "triplet",
                                           "--resample-pairs"])
+
+
+def test_batches_with_views_hold_each_image_twice_with_its_identity():
+    from pyimagesearch.pairs import class_balanced_dataset
+
+    labels = np.repeat(np.arange(5), 20)
+    images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)
+    for (batch, rows) in class_balanced_dataset(images, labels, 64, seed=3, views=2):
+        (rows, pixels) = (rows.numpy(), np.round(batch.numpy()[:, 0, 0, 0] * 255))
+        assert rows.shape == (60, 2)
+        np.testing.assert_array_equal(rows[0::2], rows[1::2])  # each image twice in a row
+        np.testing.assert_array_equal(pixels, rows[:, 1])  # the second column is the image
+        np.testing.assert_array_equal(labels[rows[:, 1].astype(int)], rows[:, 0])
+        assert np.bincount(rows[:, 0].astype(int)).tolist() == [12] * 5
+
+
+def test_the_view_term_pulls_an_images_views_together():
+    from pyimagesearch.losses import VIEW_MARGIN, VIEW_WEIGHT, compile_triplet_views
+
+    (loss, _) = compile_triplet_views(margin=0.5, mining="batch_hard")
+    # two classes far apart; inside class 0 two images, each seen twice
+    rows = np.array([[0, 10], [0, 10], [0, 11], [0, 11], [1, 20], [1, 20]], np.float32)
+    together = np.array([[0.0], [0.0], [0.3], [0.3], [5.0], [5.0]], np.float32)
+    # the views coincide, the other image of the class lies 0.3 away: the view term wants
+    # VIEW_MARGIN between them, the class term is met
+    expected = VIEW_WEIGHT * np.mean([VIEW_MARGIN - 0.3 if VIEW_MARGIN > 0.3 else 0.0] * 4
+                                     + [0.0, 0.0])
+    assert float(loss(rows, together)) == pytest.approx(expected, abs=1e-5)
+    apart = np.array([[0.0], [0.2], [0.25], [0.45], [5.0], [5.0]], np.float32)
+    assert float(loss(rows, apart)) > float(loss(rows, together))
