@@ -18,7 +18,7 @@ import numpy as np
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.model_inputs import load_input_images, resolve_prepare
+from pyimagesearch.model_inputs import input_loader, resolve_prepare
 from pyimagesearch.model_io import check_model_path, read_metadata
 from pyimagesearch.search import INDEX_KINDS
 
@@ -94,7 +94,7 @@ def main(argv=None):
     print("[INFO] loading siamese model...")
     model = SiameseModel(args.model)
     model.check_embed()
-    load = image_loader(metadata, prepare)
+    load = input_loader(metadata, prepare)
     print("[INFO] indexing gallery...")
     (index, counts) = index_gallery(args, model, load, prepare)
     print("[INFO] searching gallery...")
@@ -105,57 +105,38 @@ def main(argv=None):
     report(args, plt, results, counts, model.metadata["score"])
 
 
-def image_loader(metadata, prepare):
-    """Load images (paths, folder) exactly as the test script does: at the model's size and
-    colour mode, prepared like MNIST or not; in a folder unreadable files are skipped."""
-    size = tuple(metadata["input_shape"][:2])
-
-    def load(paths, folder, required=True):
-        return load_input_images(paths, folder, size, prepare, metadata["color_mode"],
-                                 required)
-    return load
-
-
 def index_gallery(args, model, load, prepare):
-    """The gallery's index, refreshed on disk; returns (index, (embedded, kept, dropped))."""
+    """The gallery's index, brought up to date (and written back only when something
+    changed), with its open-set calibration; returns (index, (embedded, kept, dropped))."""
     from pyimagesearch.gallery import (
-        EMBED_CHUNK,
         default_index_path,
+        file_embedder,
         load_index,
         refresh_index,
         save_index,
     )
     from pyimagesearch.model_io import model_fingerprint
+    from pyimagesearch.search import calibrate_gallery
 
     path = args.index_file or default_index_path(args.output or config.BASE_OUTPUT,
                                                  args.gallery, args.model)
     header = {"model": model_fingerprint(args.model), "prepare": bool(prepare),
               "input_shape": list(model.input_shape)}
-    (index, why) = load_index(path, header)
+    (old, why) = load_index(path, header)
     if why:
         print(f"[INFO] rebuilding the index: {why}")
-
-    def embed(paths):
-        import keras
-
-        (kept, vectors) = ([], [])
-        progress = keras.utils.Progbar(len(paths), verbose=1) if len(paths) > EMBED_CHUNK \
-            else None
-        for start in range(0, len(paths), EMBED_CHUNK):
-            chunk = [os.path.join(args.gallery, p) for p in paths[start:start + EMBED_CHUNK]]
-            (names, images) = load(chunk, args.gallery, required=False)
-            if images:
-                vectors.append(model.embed(np.stack(images).reshape(-1, *model.input_shape)))
-                kept += names
-            if progress:
-                progress.update(min(start + EMBED_CHUNK, len(paths)))
-        return kept, (np.concatenate(vectors) if vectors else np.zeros((0, 0), np.float32))
-
-    (index, counts) = refresh_index(index, args.gallery, embed, header)
+    (index, counts) = refresh_index(old, args.gallery, file_embedder(model, load, args.gallery),
+                                    header)
     if len(index) < 2:
         raise ValueError(f"the gallery {args.gallery} needs at least two usable images, "
                          f"found {len(index)}")
-    save_index(index, path)
+    unchanged = old is not None and counts[0] == counts[2] == 0
+    if unchanged and "open_set" in old.header:
+        index.header["open_set"] = old.header["open_set"]
+    else:
+        # the calibration changes only with the gallery: computed once, kept in the index
+        index.header["open_set"] = calibrate_gallery(index.embeddings, index.labels)
+        save_index(index, path)
     print(f"[INFO] index {path}: embedded {counts[0]:,}, kept {counts[1]:,}, dropped "
           f"{counts[2]:,}; {len(index):,} images of {len(np.unique(index.labels)):,} "
           f"classes")
@@ -165,12 +146,11 @@ def index_gallery(args, model, load, prepare):
 def open_set_threshold(args, index):
     """(threshold, how it was chosen): --threshold, or calibrated on the gallery (on at most
     2,000 of its images, seeded: the same gallery gives the same threshold)."""
-    from pyimagesearch.search import REJECT_UNKNOWN, calibrate_open_set, open_set_distances
+    from pyimagesearch.search import REJECT_UNKNOWN
 
     if args.threshold is not None:
         return args.threshold, "--threshold"
-    (threshold, accepted) = calibrate_open_set(*open_set_distances(index.embeddings,
-                                                                   index.labels))
+    (threshold, accepted) = index.header["open_set"]
     how = (f"calibrated on the gallery to reject {REJECT_UNKNOWN:.0%} of the classes it "
            f"leaves out")
     if accepted is not None:

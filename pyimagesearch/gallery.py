@@ -36,10 +36,6 @@ class GalleryIndex:
     def __len__(self):
         return len(self.paths)
 
-    def subset(self, keep):
-        return GalleryIndex(self.embeddings[keep], self.paths[keep], self.labels[keep],
-                            self.sizes[keep], self.mtimes[keep], dict(self.header))
-
 
 def scan_gallery(root):
     """(paths relative to root, labels) of the gallery's images, sorted by path."""
@@ -135,6 +131,27 @@ def refresh_index(index, root, embedFiles, header):
         {"format": INDEX_FORMAT, "version": INDEX_VERSION, **header})
     dropped = sum(1 for path in old if path not in stats)
     return merged, (len(embeddedPaths), len(kept), dropped)
+
+
+def file_embedder(model, load, root):
+    """embedFiles for refresh_index: the files (paths relative to root) loaded with load (as
+    model_inputs.input_loader gives it; unreadable ones skipped with a warning) and embedded
+    by model, EMBED_CHUNK at a time, with a progress bar when there are more."""
+    def embed(paths):
+        import keras
+
+        (kept, vectors) = ([], [])
+        progress = keras.utils.Progbar(len(paths)) if len(paths) > EMBED_CHUNK else None
+        for start in range(0, len(paths), EMBED_CHUNK):
+            chunk = [os.path.join(root, path) for path in paths[start:start + EMBED_CHUNK]]
+            (names, images) = load(chunk, root, required=False)
+            if images:
+                vectors.append(model.embed(np.stack(images).reshape(-1, *model.input_shape)))
+                kept += names
+            if progress:
+                progress.update(min(start + EMBED_CHUNK, len(paths)))
+        return kept, (np.concatenate(vectors) if vectors else np.zeros((0, 0), np.float32))
+    return embed
 
 
 def default_index_path(output, gallery, modelPath):

@@ -22,6 +22,17 @@ def resolve_prepare(requested, metadata, modelPath, default):
     return prepare
 
 
+def input_loader(metadata, prepare):
+    """load(paths, folder, required=True): load_input_images at the model's size and colour
+    mode (from its metadata), prepared like MNIST or not."""
+    size = tuple(metadata["input_shape"][:2])
+
+    def load(paths, folder, required=True):
+        return load_input_images(paths, folder, size, prepare, metadata["color_mode"],
+                                 required)
+    return load
+
+
 def load_input_images(paths, folder, size, prepare, colorMode="grayscale", required=True):
     """(names, images): the images at paths loaded at the model's size and colour mode, named
     relative to folder; in a folder (folder not None) unreadable files are skipped with a

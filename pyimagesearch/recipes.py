@@ -125,7 +125,7 @@ MINING = ("semi_hard", "batch_hard", "random")
 
 def recipe_defaults(field):
     """How --help states a recipe default: "100 for tutorial, 12 for small_vgg"."""
-    table = ARCHITECTURES if hasattr(next(iter(ARCHITECTURES.values())), field) else LOSSES
+    table = ARCHITECTURES if field in Architecture.__dataclass_fields__ else LOSSES
     values = [(name, getattr(entry, field)) for (name, entry) in table.items()
               if getattr(entry, field) is not None]
     return ", ".join(f"{_shown(value)} for {name}" for (name, value) in values)

@@ -115,7 +115,7 @@ def open_set_evaluation(embeddings, labels, unknownClasses, perClass=10, seed=0)
     each class not in unknownClasses (drawn with seed), its threshold calibrated on itself
     (pyimagesearch.search), every other image a query. Returns open_set_rates's figures with
     the threshold and the gallery's size."""
-    from pyimagesearch.search import calibrate_open_set, open_set_distances
+    from pyimagesearch.search import calibrate_gallery
 
     labels = np.asarray(labels).reshape(-1)
     rng = np.random.default_rng(seed)
@@ -124,8 +124,7 @@ def open_set_evaluation(embeddings, labels, unknownClasses, perClass=10, seed=0)
         rng.choice(np.flatnonzero(labels == label), perClass, replace=False)
         for label in knownClasses]))
     queries = np.setdiff1d(np.arange(len(labels)), gallery)
-    (threshold, _) = calibrate_open_set(*open_set_distances(embeddings[gallery],
-                                                            labels[gallery]))
+    (threshold, _) = calibrate_gallery(embeddings[gallery], labels[gallery])
     answers = answer_queries(embeddings[gallery], labels[gallery], embeddings[queries],
                              threshold)
     return {**open_set_rates(answers, labels[queries], knownClasses),

@@ -151,3 +151,9 @@ def calibrate_open_set(known, unknown, rejectUnknown=REJECT_UNKNOWN):
     threshold = float(np.quantile(unknown, 1 - rejectUnknown))
     accepted = float(np.mean(np.asarray(known) < threshold)) if len(known) else None
     return threshold, accepted
+
+
+def calibrate_gallery(embeddings, labels):
+    """calibrate_open_set on a gallery's own leave-one-out distances (open_set_distances):
+    (threshold, the share of its images accepted)."""
+    return calibrate_open_set(*open_set_distances(embeddings, labels))

@@ -91,7 +91,10 @@ def test_the_index_embeds_only_what_changed(script, gallery, tmp_path, capsys):
     args = ["--gallery", gallery, "--query", os.path.join(ROOT, "examples", "image_01.png"),
             "--model", MODEL, "--output", tmp_path / "out", "--json", tmp_path / "r.json"]
     assert "embedded 80, kept 0, dropped 0" in search(script, capsys, *args)
+    indexFile = tmp_path / "out" / "index_gallery_small_vgg_siamese_model.npz"
+    written = indexFile.stat().st_mtime_ns
     assert "embedded 0, kept 80, dropped 0" in search(script, capsys, *args)
+    assert indexFile.stat().st_mtime_ns == written  # nothing changed: not written again
     write_digits(os.path.join(gallery, "extra"), [1], 3, seed=7, classFolders=False)
     os.remove(os.path.join(gallery, "0", "0_0.png"))
     assert "embedded 3, kept 79, dropped 1" in search(script, capsys, *args)

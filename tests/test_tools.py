@@ -122,3 +122,18 @@ def test_evaluate_measures_recognition_among_chosen_classes(trained_output, tiny
     assert recognition["open_set"]["unknown_queries"] == 2 * 10
     # the episodes are seeded: the same command gives the same figures
     assert run_script("tools.evaluate", *args).stdout == result.stdout
+
+
+def test_evaluate_measures_the_open_set_against_a_gallery_folder(trained_output, tiny_npz,
+                                                                 tmp_path):
+    gallery = tmp_path / "gallery"
+    result = run_script("tools.make_gallery", "--output", gallery, "--per-class", 3)
+    assert result.returncode == 0, result.stderr
+    model = trained_output[0] / "siamese_model"
+    result = run_script("tools.evaluate", "--model", model, "--dataset", tiny_npz, "--digits",
+                        0, "--episodes", 10, "--gallery", gallery)
+    assert result.returncode == 0, result.stderr
+    # the tiny test set holds ten of each digit: the 8s and 9s are the classes it lacks
+    assert f"against the gallery {gallery} (24 images, threshold " in result.stdout
+    assert "of 20 queries of classes it lacks unknown" in result.stdout
+    assert "of 80 others right" in result.stdout

@@ -160,23 +160,21 @@ def measure_recognition(model, name, images, labels, args, figurePath):
 def measure_against_gallery(model, images, labels, args):
     """The search script's answers for the test images against the gallery folder: the share
     of queries of classes the gallery lacks answered unknown, of the others answered right."""
-    from pyimagesearch.gallery import scan_gallery
-    from pyimagesearch.model_inputs import load_input_images
+    from pyimagesearch.gallery import file_embedder, refresh_index
+    from pyimagesearch.model_inputs import input_loader
     from pyimagesearch.pairs import load_images
     from pyimagesearch.recognition import answer_queries, open_set_rates
-    from pyimagesearch.search import calibrate_open_set, open_set_distances
+    from pyimagesearch.search import calibrate_gallery
 
-    (paths, galleryLabels) = scan_gallery(args.gallery)
-    (names, pixels) = load_input_images([os.path.join(args.gallery, p) for p in paths],
-                                        args.gallery, model.input_shape[:2], False,
-                                        model.metadata["color_mode"])
-    galleryLabels = np.array([galleryLabels[paths.index(name)] for name in names])
-    gallery = model.embed(np.stack(pixels).reshape(-1, *model.input_shape))
-    (threshold, _) = calibrate_open_set(*open_set_distances(gallery, galleryLabels))
+    # the gallery as the search script indexes it, kept in memory only
+    load = input_loader(model.metadata, False)
+    (gallery, _) = refresh_index(None, args.gallery, file_embedder(model, load, args.gallery),
+                                 {})
+    (threshold, _) = calibrate_gallery(gallery.embeddings, gallery.labels)
     queries = model.embed(load_images(images, np.arange(len(labels))))
-    answers = answer_queries(gallery, galleryLabels, queries, threshold)
+    answers = answer_queries(gallery.embeddings, gallery.labels, queries, threshold)
     rates = open_set_rates(answers, class_names(np.asarray(labels), args.dataset),
-                           set(galleryLabels.tolist()))
+                           set(gallery.labels.tolist()))
     print(f"[INFO] against the gallery {args.gallery} ({len(gallery)} images, threshold "
           f"{threshold:.4f}): {rates['unknown_rejected']:.4f} of {rates['unknown_queries']:,} "
           f"queries of classes it lacks unknown, {rates['known_right']:.4f} of "
