@@ -370,7 +370,8 @@ def build_and_compile(data, args, strategy):
         print("[INFO] compiling model...")
         (lossFunction, metrics) = loss.make(args.margin, args.mining)
         totalSteps = args.epochs * steps_per_epoch(loss.sampler, len(data.train[1]),
-                                                   args.batch_size, data.train[1])
+                                                   args.batch_size, data.train[1],
+                                                   loss.views)
         optimizer = make_optimizer(args.learning_rate, args.schedule, args.weight_decay,
                                    totalSteps)
         trainer.compile(loss=lossFunction, optimizer=optimizer, metrics=metrics,

@@ -142,12 +142,13 @@ def class_batch_shape(labels, batchSize):
     return perBatch, max(2, batchSize // perBatch)
 
 
-def steps_per_epoch(sampler, count, batchSize, labels=None):
+def steps_per_epoch(sampler, count, batchSize, labels=None, views=1):
     """Training steps in one epoch over count images: each image anchoring its two pairs
-    (sampler "pairs"), or as many class-balanced batches as cover count images ("classes")."""
+    (sampler "pairs"), or as many class-balanced batches as cover count images ("classes"),
+    each image once however many views of it a batch holds."""
     if sampler == "classes":
         (perBatch, perClass) = class_batch_shape(labels, batchSize)
-        return -(-count // (perBatch * perClass))
+        return -(-count // (perBatch * max(1, perClass // views)))
     return -(-count // (batchSize // 2))
 
 
@@ -165,7 +166,7 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
     (perBatch, perClass) = class_batch_shape(labels, batchSize)
     classes = np.unique(labels)
     members = [np.flatnonzero(labels == label) for label in classes]
-    steps = steps_per_epoch("classes", len(labels), batchSize, labels)
+    steps = steps_per_epoch("classes", len(labels), batchSize, labels, views)
     count = steps * perBatch * max(1, perClass // views) * views
     rng = np.random.default_rng(seed)
     labelShape = (count,) if views == 1 else (count, 2)

@@ -68,11 +68,14 @@ def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
 
 
 def test_batches_with_views_hold_each_image_twice_with_its_identity():
-    from pyimagesearch.pairs import class_balanced_dataset
+    from pyimagesearch.pairs import class_balanced_dataset, steps_per_epoch
 
     labels = np.repeat(np.arange(5), 20)
     images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)
-    for (batch, rows) in class_balanced_dataset(images, labels, 64, seed=3, views=2):
+    batches = list(class_balanced_dataset(images, labels, 64, seed=3, views=2))
+    # an epoch covers every image once: 30 distinct images per batch, so 4 batches for 100
+    assert len(batches) == steps_per_epoch("classes", 100, 64, labels, views=2) == 4
+    for (batch, rows) in batches:
         (rows, pixels) = (rows.numpy(), np.round(batch.numpy()[:, 0, 0, 0] * 255))
         assert rows.shape == (60, 2)
         np.testing.assert_array_equal(rows[0::2], rows[1::2])  # each image twice in a row
