@@ -42,7 +42,9 @@ def run_child(command, outPath):
 
 def describe_cpu():
     """The CPU a figure was measured on: model, cores, and which of the instruction sets that
-    change the speed it has (AVX2; AVX512_BF16 and AMX for native bfloat16)."""
+    change the speed it has (AVX2; AVX512_BF16 and AMX for native bfloat16), and the
+    instruction set oneDNN is held to when ONEDNN_MAX_CPU_ISA says (an approximation of a
+    CPU without the others, not the same as one)."""
     (name, flags) = ("unknown CPU", set())
     try:
         with open("/proc/cpuinfo") as f:
@@ -54,5 +56,7 @@ def describe_cpu():
     except OSError:
         pass
     sets = [flag.upper() for flag in ("avx2", "avx512_bf16", "amx_bf16") if flag in flags]
+    held = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return (f"{name}, {os.cpu_count()} cores, " + ("/".join(sets) or "no AVX2")
-            + ("" if {"avx512_bf16", "amx_bf16"} & flags else " (no native bfloat16)"))
+            + ("" if {"avx512_bf16", "amx_bf16"} & flags else " (no native bfloat16)")
+            + (f", oneDNN held to {held}" if held else ""))

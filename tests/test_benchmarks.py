@@ -90,3 +90,23 @@ def test_search_benchmark_compares_exact_with_faiss():
     assert re.search(r"\[INFO\] .*, \d+ cores, ", result.stdout), result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(rows) == 2 and "1,500 embeddings" in rows[0] and "recall@10" in rows[1]
+
+
+def test_steps_benchmark_splits_a_steps_time_into_fixed_cost_and_work(tiny_npz):
+    result = run_script("benchmarks.benchmark_steps", "--dataset", tiny_npz, "--pairs", 64,
+                        "--batch-sizes", "16,32", "--rounds", 1, "--architectures", "tutorial",
+                        "--precision", "float32")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[INFO] 64 pairs per round, 1 round(s), float32" in result.stdout
+    for size in (16, 32):
+        assert re.search(rf"\[RESULT\] tutorial, +{size} pairs a step: +\d+\.\d ms per step, "
+                         rf"+\d+ pairs/s, +\d+ pairs per CPU-second", result.stdout)
+    assert re.search(r"\[RESULT\] tutorial: -?\d+\.\d\d ms per step whatever its size, "
+                     r"-?\d+\.\d{3} ms per pair; at 64 pairs a step the fixed cost is -?\d+%",
+                     result.stdout), result.stdout
+
+
+def test_steps_benchmark_refuses_bad_sizes():
+    result = run_script("benchmarks.benchmark_steps", "--batch-sizes", "64,7")
+    assert result.returncode == 2
+    assert "--batch-sizes must be even" in result.stderr

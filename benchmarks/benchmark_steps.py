@@ -1,0 +1,106 @@
+"""Where a training step's time goes: its fixed cost against the work per pair.
+
+    python -m benchmarks.benchmark_steps                       # both architectures
+    ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.benchmark_steps --precision float32
+
+For each architecture (with its recipe's augmentation) and each batch size, the training
+script's pair view (3 sister passes per 2 pairs, the tutorial's loss, Adam, several steps per
+call) trains on MNIST pairs for about --pairs pairs per round, the batch sizes interleaved
+over --rounds rounds so that a slow spell of a shared machine hits all of them alike. Reported
+per batch size: the median milliseconds per step and pairs per CPU-second; then a least-squares
+line through the milliseconds per step: its intercept is what every step costs whatever its
+size (Python, Keras's and TensorFlow's dispatch, the optimizer's update of every weight), its
+slope the arithmetic per pair. A large intercept calls for bigger or fewer calls; a large slope
+for cheaper arithmetic.
+"""
+import argparse
+import time
+
+import numpy as np
+
+from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
+from pyimagesearch import config
+from pyimagesearch.recipes import ARCHITECTURES
+
+
+def build_trainer(architecture, steps):
+    """The training script's pair view of architecture, compiled as it compiles it."""
+    import keras
+
+    from pyimagesearch.augmentation import build_augmentation
+    from pyimagesearch.recipes import architecture_named
+    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+
+    recipe = architecture_named(architecture)
+    keras.utils.set_random_seed(0)
+    model = build_pair_model(config.IMG_SHAPE, architecture=architecture)
+    augmentation = build_augmentation(config.IMG_SHAPE, 0) if recipe.augment else None
+    trainer = build_anchor_model(model, augmentation)
+    trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps)
+    return trainer
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(ap, pairs=16384)
+    ap.add_argument("--architectures", default=",".join(ARCHITECTURES),
+                    help=f"comma-separated (default: {','.join(ARCHITECTURES)})")
+    ap.add_argument("--batch-sizes", default="32,64,128,256,512",
+                    help="pairs per step, comma-separated (default: 32,64,128,256,512)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds (default: 3)")
+    ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
+                    help="the compute precision (default: as train_siamese_network.py)")
+    args = ap.parse_args()
+    try:
+        sizes = [int(size) for size in args.batch_sizes.split(",")]
+    except ValueError:
+        ap.error("--batch-sizes must be comma-separated whole numbers")
+    architectures = args.architectures.split(",")
+    if min(sizes) < 2 or min(sizes) % 2 or args.rounds < 1 or args.pairs < max(sizes):
+        ap.error("--batch-sizes must be even and at least 2, --rounds at least 1, and "
+                 "--pairs at least the largest batch size")
+    if not set(architectures) <= set(ARCHITECTURES):
+        ap.error(f"--architectures must name some of {', '.join(ARCHITECTURES)}")
+
+    import keras
+
+    from pyimagesearch.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
+    from pyimagesearch.training import default_precision
+
+    precision = args.precision or default_precision()
+    keras.mixed_precision.set_global_policy(precision)
+    ((trainX, trainY), _) = load_training_subset(args)
+    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY, rng=0))
+    print(f"[INFO] {describe_cpu()}")
+    print(f"[INFO] {args.pairs} pairs per round, {args.rounds} round(s), {precision}")
+    for architecture in architectures:
+        runs = []
+        for size in sizes:
+            steps = max(1, min(config.STEPS_PER_EXECUTION, args.pairs // size))
+            count = max(steps, args.pairs // size // steps * steps)
+            data = pair_dataset(trainX, rows, rowLabels, size // 2, shuffle=True,
+                                seed=0).repeat()
+            trainer = build_trainer(architecture, steps)
+            trainer.fit(data, steps_per_epoch=2 * steps, verbose=0)  # trace before timing
+            runs.append((size, count, trainer, data))
+        times = {size: [] for size in sizes}
+        for _ in range(args.rounds):
+            for (size, count, trainer, data) in runs:
+                (start, cpuStart) = (time.perf_counter(), time.process_time())
+                trainer.fit(data, steps_per_epoch=count, verbose=0)
+                (wall, cpu) = (time.perf_counter() - start, time.process_time() - cpuStart)
+                times[size].append((1000 * wall / count, size * count / cpu))
+        milliseconds = [np.median([ms for (ms, _) in times[size]]) for size in sizes]
+        for (size, ms) in zip(sizes, milliseconds):
+            perCpu = np.median([p for (_, p) in times[size]])
+            print(f"[RESULT] {architecture}, {size:4d} pairs a step: {ms:7.1f} ms per step, "
+                  f"{1000 * size / ms:6.0f} pairs/s, {perCpu:6.0f} pairs per CPU-second")
+        (slope, intercept) = np.polyfit(sizes, milliseconds, 1) if len(sizes) > 1 else (
+            milliseconds[0] / sizes[0], 0.0)
+        print(f"[RESULT] {architecture}: {intercept:.2f} ms per step whatever its size, "
+              f"{slope:.3f} ms per pair; at {config.BATCH_SIZE} pairs a step the fixed cost "
+              f"is {intercept / (intercept + slope * config.BATCH_SIZE):.0%} of the step")
+
+
+if __name__ == "__main__":
+    main()
