@@ -114,7 +114,7 @@ def compile_triplet(margin=0.5, mining="semi_hard"):
 # the triplet loss with views: how much an image's own views count against the other images,
 # and their margin (chosen by measurement on digits 0-4 against unseen 5-9, docs/search.md)
 VIEW_WEIGHT = 2.0
-VIEW_MARGIN = 0.2
+VIEW_MARGIN = 0.5
 
 
 def compile_triplet_views(margin=0.5, mining="semi_hard"):

@@ -81,7 +81,7 @@ ARCHITECTURES = {
         validation_split=0.0, augment=False, prefix=""),
     "small_vgg": Architecture(
         "small_vgg", "pyimagesearch.small_vgg_network:build_small_vgg_model",
-        "three blocks of 3x3 convolution, batch norm and max-pooling, ~100k parameters: "
+        "three blocks of 3x3 convolution, batch norm and max-pooling, ~150k parameters: "
         "accurate, and robust to digits from outside MNIST",
         # fewer epochs (its best in about 10 minutes on 2 CPU cores) at a higher rate,
         # decayed to zero (cosine): batch normalisation is what lets it take that rate; a

@@ -11,6 +11,7 @@ from conftest import ROOT, load_script
 
 from pyimagesearch.cli import run
 from pyimagesearch.digits import render_digit
+from pyimagesearch.model_io import SiameseModel
 
 MODEL = os.path.join(ROOT, "output", "small_vgg_siamese_model")
 
@@ -79,12 +80,13 @@ def test_scores_are_the_test_scripts_for_the_same_pair(script, gallery, tmp_path
     search(script, capsys, "--gallery", gallery, "--query", queryFile, "--model", MODEL,
            "--output", tmp_path / "out", "--json", tmp_path / "r.json", "--top", 2)
     neighbours = json.loads((tmp_path / "r.json").read_text())["queries"][0]["neighbours"]
+    kind = SiameseModel(MODEL).metadata["score"]  # "similarity" or "distance"
     for n in neighbours:
         capsys.readouterr()
         load_script().main(["--input", queryFile, os.path.join(gallery, n["path"]),
                             "--no-prepare", "--model", MODEL, "--output", str(tmp_path / "p")])
         line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("[RESULT]")][0]
-        assert line.endswith(f"similarity: {n['score']:.2f} - {n['verdict']}"), (line, n)
+        assert line.endswith(f"{kind}: {n['score']:.2f} - {n['verdict']}"), (line, n)
 
 
 def test_the_index_embeds_only_what_changed(script, gallery, tmp_path, capsys):

@@ -97,10 +97,10 @@ def test_keras_file_round_trip(tmp_path):
 def test_small_vgg_sister_network():
     from pyimagesearch.small_vgg_network import build_small_vgg_model
     sister = build_small_vgg_model((28, 28, 1))
-    assert sister.count_params() == 99536 and sister.output.shape == (None, 48)
+    assert sister.count_params() == 148688 and sister.output.shape == (None, 48)
     assert build_small_vgg_model((32, 32, 3), embeddingDim=16).output.shape == (None, 16)
     model = build_pair_model((28, 28, 1), architecture="small_vgg")
-    assert model.count_params() == 99538
+    assert model.count_params() == 148690
     assert [layer.name for layer in model.layers if isinstance(layer, keras.Model)] == [
         "sister_network"]
     with pytest.raises(ValueError):
