@@ -7,11 +7,12 @@ For each architecture (with its recipe's augmentation) and each batch size, the 
 script's pair view (3 sister passes per 2 pairs, the tutorial's loss, Adam, several steps per
 call) trains on MNIST pairs for about --pairs pairs per round, the batch sizes interleaved
 over --rounds rounds so that a slow spell of a shared machine hits all of them alike. Reported
-per batch size: the median milliseconds per step and pairs per CPU-second; then a least-squares
-line through the milliseconds per step: its intercept is what every step costs whatever its
-size (Python, Keras's and TensorFlow's dispatch, the optimizer's update of every weight), its
-slope the arithmetic per pair. A large intercept calls for bigger or fewer calls; a large slope
-for cheaper arithmetic.
+per batch size: the median milliseconds per step and pairs per CPU-second; then a line through
+the milliseconds per step of the two smallest batch sizes (larger ones can cost more per pair,
+once a step's activations outgrow the CPU's caches): its intercept is what every step costs
+whatever its size (Python, Keras's and TensorFlow's dispatch, the optimizer's update of every
+weight), its slope the arithmetic per pair. A large intercept calls for bigger or fewer calls;
+a large slope for cheaper arithmetic.
 """
 import argparse
 import time
@@ -38,6 +39,25 @@ def build_trainer(architecture, steps):
     trainer = build_anchor_model(model, augmentation)
     trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps)
     return trainer
+
+
+def describe_fixed_cost(sizes, milliseconds):
+    """The line through the two smallest batch sizes (larger ones can cost more per pair once
+    a step's activations outgrow the caches): its intercept is the fixed cost of a step."""
+    if len(sizes) < 2:
+        return "one batch size: no line to draw"
+    ((s1, t1), (s2, t2)) = sorted(zip(sizes, milliseconds))[:2]
+    perPair = (t2 - t1) / (s2 - s1)
+    if perPair <= 0:
+        return ("the larger batch took no longer than the smaller: no line (too short a run, "
+                "or a disturbed machine)")
+    fixed = t1 - s1 * perPair
+    if fixed <= 0:
+        return (f"{perPair:.3f} ms per pair and no fixed cost per step that shows "
+                f"(intercept {fixed:.2f} ms): the step's time is its arithmetic")
+    return (f"{fixed:.2f} ms per step whatever its size, {perPair:.3f} ms per pair: at "
+            f"{config.BATCH_SIZE} pairs a step the fixed cost is "
+            f"{fixed / (fixed + perPair * config.BATCH_SIZE):.0%} of the step")
 
 
 def main():
@@ -95,11 +115,7 @@ def main():
             perCpu = np.median([p for (_, p) in times[size]])
             print(f"[RESULT] {architecture}, {size:4d} pairs a step: {ms:7.1f} ms per step, "
                   f"{1000 * size / ms:6.0f} pairs/s, {perCpu:6.0f} pairs per CPU-second")
-        (slope, intercept) = np.polyfit(sizes, milliseconds, 1) if len(sizes) > 1 else (
-            milliseconds[0] / sizes[0], 0.0)
-        print(f"[RESULT] {architecture}: {intercept:.2f} ms per step whatever its size, "
-              f"{slope:.3f} ms per pair; at {config.BATCH_SIZE} pairs a step the fixed cost "
-              f"is {intercept / (intercept + slope * config.BATCH_SIZE):.0%} of the step")
+        print(f"[RESULT] {architecture}: {describe_fixed_cost(sizes, milliseconds)}")
 
 
 if __name__ == "__main__":
