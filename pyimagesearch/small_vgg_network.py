@@ -2,14 +2,18 @@
 import keras
 from keras import layers
 
+# the grid of features the embedding is made from: a 28x28 digit's own after three poolings
+GRID = (3, 3)
+
 
 def build_small_vgg_model(inputShape, embeddingDim=48):
     """Build the accurate sister network: an image of inputShape in, an embeddingDim-long
     vector out.
 
     Three VGG-style blocks (3x3 convolution, batch normalisation, ReLU, 2x2 max-pooling) with
-    32, 64 and 128 filters, then the 3x3x128 features flattened, a linear Dense(embeddingDim)
-    and normalisation to unit length: 148,688 parameters for 28x28x1. The 3x3 kernels stacked
+    32, 64 and 128 filters, then the 3x3x128 features flattened (a larger image's averaged
+    down to that grid first), a linear Dense(embeddingDim) and normalisation to unit length:
+    148,688 parameters for 28x28x1. The 3x3 kernels stacked
     over three scales see most of the digit (an 18x18-pixel receptive field, 22x22 after the
     last pooling), where the tutorial's network averages features of 7x7-pixel patches;
     batch normalisation replaces dropout and lets it train at a high rate.
@@ -34,6 +38,10 @@ def build_small_vgg_model(inputShape, embeddingDim=48):
     # pooling throws it away (docs/search.md). The embedding in float32 whatever the
     # precision policy: under bfloat16 (8 bits of mantissa) two close embeddings would
     # differ by rounding noise about as large as the distances the threshold has to tell apart
+    if tuple(x.shape[1:3]) != GRID:
+        # larger images: their feature map averaged down to the same grid, so that the
+        # embedding's size (and the Dense's) does not grow with the image
+        x = layers.Resizing(*GRID, interpolation="area", dtype="float32")(x)
     features = layers.Flatten(dtype="float32")(x)
     embedding = layers.Dense(int(embeddingDim), dtype="float32")(features)
     # on the unit sphere: an unfamiliar image (another writer's, another scanner's) tends to

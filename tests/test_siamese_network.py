@@ -109,6 +109,20 @@ def test_small_vgg_sister_network():
         build_pair_model((28, 28, 1), architecture="resnet")
 
 
+def test_small_vgg_embeds_a_larger_image_from_the_same_grid_of_features(tmp_path):
+    from pyimagesearch.model_io import SiameseModel, save_model
+    from pyimagesearch.small_vgg_network import build_small_vgg_model
+
+    # the flattened grid is 3x3 whatever the image: the parameters do not grow with it
+    assert (build_small_vgg_model((32, 32, 3)).count_params()
+            == build_small_vgg_model((256, 256, 3)).count_params() == 148688 + 2 * 9 * 32)
+    model = build_pair_model((40, 40, 3), architecture="small_vgg")
+    save_model(model, str(tmp_path / "model"), {"input_shape": [40, 40, 3]})
+    images = np.random.default_rng(0).random((2, 40, 40, 3)).astype(np.float32)
+    np.testing.assert_allclose(SiameseModel(str(tmp_path / "model")).embed(images),
+                               model.get_layer("sister_network")(images), atol=1e-5)
+
+
 def test_the_tutorial_stays_the_default_architecture():
     assert build_pair_model((28, 28, 1)).get_layer("sister_network").count_params() == 19888
 
