@@ -11,8 +11,8 @@ def build_small_vgg_model(inputShape, embeddingDim=48):
     vector out.
 
     Three VGG-style blocks (3x3 convolution, batch normalisation, ReLU, 2x2 max-pooling) with
-    32, 64 and 128 filters, then the 3x3x128 features flattened (a larger image's averaged
-    down to that grid first), a linear Dense(embeddingDim) and normalisation to unit length:
+    32, 64 and 128 filters, then the 3x3x128 features flattened (another size of image's
+    resampled to that grid first), a linear Dense(embeddingDim) and normalisation to unit length:
     148,688 parameters for 28x28x1. The 3x3 kernels stacked
     over three scales see most of the digit (an 18x18-pixel receptive field, 22x22 after the
     last pooling), where the tutorial's network averages features of 7x7-pixel patches;
@@ -39,9 +39,11 @@ def build_small_vgg_model(inputShape, embeddingDim=48):
     # precision policy: under bfloat16 (8 bits of mantissa) two close embeddings would
     # differ by rounding noise about as large as the distances the threshold has to tell apart
     if tuple(x.shape[1:3]) != GRID:
-        # larger images: their feature map averaged down to the same grid, so that the
-        # embedding's size (and the Dense's) does not grow with the image
-        x = layers.Resizing(*GRID, interpolation="area", dtype="float32")(x)
+        # other sizes of image: their feature map resampled to the same grid (antialiased,
+        # each cell a weighted average of the features under it; TensorFlow has no gradient
+        # for area resizing), so that the embedding's size does not grow with the image
+        x = layers.Resizing(*GRID, interpolation="bilinear", antialias=True,
+                            dtype="float32")(x)
     features = layers.Flatten(dtype="float32")(x)
     embedding = layers.Dense(int(embeddingDim), dtype="float32")(features)
     # on the unit sphere: an unfamiliar image (another writer's, another scanner's) tends to

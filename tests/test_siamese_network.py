@@ -119,8 +119,15 @@ def test_small_vgg_embeds_a_larger_image_from_the_same_grid_of_features(tmp_path
     model = build_pair_model((40, 40, 3), architecture="small_vgg")
     save_model(model, str(tmp_path / "model"), {"input_shape": [40, 40, 3]})
     images = np.random.default_rng(0).random((2, 40, 40, 3)).astype(np.float32)
+    sister = model.get_layer("sister_network")
     np.testing.assert_allclose(SiameseModel(str(tmp_path / "model")).embed(images),
-                               model.get_layer("sister_network")(images), atol=1e-5)
+                               sister(images), atol=1e-5)
+    # and it trains: the gradient reaches the convolutions through the resampling
+    import tensorflow as tf
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(sister(images, training=True)[:, 0])
+    gradients = tape.gradient(total, sister.trainable_weights)
+    assert all(g is not None and np.isfinite(g.numpy()).all() for g in gradients)
 
 
 def test_the_tutorial_stays_the_default_architecture():
