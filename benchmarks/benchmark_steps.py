@@ -29,13 +29,12 @@ def build_trainer(architecture, steps):
     import keras
 
     from pyimagesearch.augmentation import build_augmentation
-    from pyimagesearch.recipes import architecture_named
     from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
 
-    recipe = architecture_named(architecture)
     keras.utils.set_random_seed(0)
     model = build_pair_model(config.IMG_SHAPE, architecture=architecture)
-    augmentation = build_augmentation(config.IMG_SHAPE, 0) if recipe.augment else None
+    augmentation = (build_augmentation(config.IMG_SHAPE, 0)
+                    if ARCHITECTURES[architecture].augment else None)
     trainer = build_anchor_model(model, augmentation)
     trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps)
     return trainer

@@ -12,11 +12,11 @@ def build_small_vgg_model(inputShape, embeddingDim=48):
 
     Three VGG-style blocks (3x3 convolution, batch normalisation, ReLU, 2x2 max-pooling) with
     32, 64 and 128 filters, then the 3x3x128 features flattened (another size of image's
-    resampled to that grid first), a linear Dense(embeddingDim) and normalisation to unit length:
-    148,688 parameters for 28x28x1. The 3x3 kernels stacked
-    over three scales see most of the digit (an 18x18-pixel receptive field, 22x22 after the
-    last pooling), where the tutorial's network averages features of 7x7-pixel patches;
-    batch normalisation replaces dropout and lets it train at a high rate.
+    resampled to that grid first), a linear Dense(embeddingDim) and normalisation to unit
+    length: 148,688 parameters for 28x28x1. The 3x3 kernels stacked over three scales see most
+    of the digit (an 18x18-pixel receptive field, 22x22 after the last pooling), where the
+    tutorial's network averages features of 7x7-pixel patches; batch normalisation replaces
+    dropout and lets it train at a high rate.
     """
     if len(inputShape) != 3:
         raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
