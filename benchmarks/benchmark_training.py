@@ -8,15 +8,17 @@
 
 Each variant trains in its own process on the same pairs (same seed): "baseline" is
 benchmarks/tutorial_baseline.py (float64 pair arrays, model.fit on numpy), the others are
-train_siamese_network.py at each --precision; a variant named PRECISION+resample trains
-with --resample-pairs (fresh pairs every epoch). Reported per variant: training throughput in
-pairs per second (training steps only, validation excluded), the process's peak resident
-memory, and the validation accuracy after the last epoch; then each variant's ratios to the
-baseline. --architecture trains another sister network than the tutorial's in every variant
-but the baseline (small_vgg holds out 10% of the training images as its validation pairs, so
-its target is measured on those). The cores a variant kept busy (its CPU time over its
-training time) show whether a shared machine took CPU away from it: a ratio measured then is
-not a fair one.
+train_siamese_network.py at each --precision; a variant named PRECISION+resample trains with
+--resample-pairs (fresh pairs every epoch), PRECISION+in_batch or PRECISION+drawn with that
+--pairs (every pair of each batch, or the tutorial's drawn pairs). Reported per variant:
+training throughput in pairs per second (training steps only, validation excluded; an
+in_batch epoch counts as the two drawn pairs each of its images anchors), the process's peak
+resident memory, and the validation accuracy after the last epoch; then each variant's
+ratios to the baseline. --architecture trains another sister network than the tutorial's in
+every variant but the baseline (small_vgg holds out 10% of the training images as its
+validation pairs, so its target is measured on those). The cores a variant kept busy (its
+CPU time over its training time) show whether a shared machine took CPU away from it: a
+ratio measured then is not a fair one.
 """
 import argparse
 import csv
@@ -54,15 +56,21 @@ def describe_target(rows, target):
             f"{reached[1]:.0f} s of training ({reached[1] / 60:.1f} min)")
 
 
+# what a variant's +OPTION adds to the training script's command line
+OPTIONS = {"": [], "resample": ["--resample-pairs"], "in_batch": ["--pairs", "in_batch"],
+           "drawn": ["--pairs", "drawn"]}
+
+
 def parse_variant(variant):
-    """(precision, resample) of a variant named PRECISION or PRECISION+resample."""
+    """(precision, extra flags) of a variant named PRECISION or PRECISION+OPTION."""
     from pyimagesearch.config import PRECISIONS
 
     (precision, plus, option) = variant.partition("+")
-    if precision not in PRECISIONS or option != ("resample" if plus else ""):
+    if precision not in PRECISIONS or option not in OPTIONS or (plus and not option):
         raise ValueError(f"unknown variant {variant!r}: expected baseline, PRECISION or "
-                         f"PRECISION+resample with PRECISION one of {', '.join(PRECISIONS)}")
-    return precision, bool(plus)
+                         f"PRECISION+OPTION with PRECISION one of {', '.join(PRECISIONS)} "
+                         f"and OPTION one of {', '.join(filter(None, OPTIONS))}")
+    return precision, OPTIONS[option]
 
 
 def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"):
@@ -71,11 +79,10 @@ def run_variant(variant, dataset, epochs, seed, workdir, architecture="tutorial"
     if variant == "baseline":
         command = ["-m", "benchmarks.tutorial_baseline", "--log", log]
     else:
-        (precision, resample) = parse_variant(variant)
+        (precision, flags) = parse_variant(variant)
         output = os.path.join(workdir, variant)
         command = [os.path.join(ROOT, "train_siamese_network.py"), "--output", output,
-                   "--precision", precision, "--architecture", architecture] + (
-                       ["--resample-pairs"] if resample else [])
+                   "--precision", precision, "--architecture", architecture, *flags]
         log = output_paths(output, architecture=architecture)[2]
     rss = run_child([*command, "--dataset", dataset, "--epochs", str(epochs), "--seed",
                      str(seed)], os.path.join(workdir, f"{variant}.out"))
@@ -89,8 +96,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42, help="seed of every variant (default: 42)")
     ap.add_argument("--variants", default="baseline,float32,mixed_bfloat16",
                     help="comma-separated: baseline and/or precisions, each optionally with "
-                         "+resample (e.g. mixed_bfloat16+resample) (default: the three "
-                         "without resampling)")
+                         "+resample, +in_batch or +drawn (e.g. float32+in_batch) (default: "
+                         "the three, each with its recipe's pairs)")
     ap.add_argument("--architecture", choices=tuple(ARCHITECTURES), default="tutorial",
                     help="sister network of every variant but the baseline (default: "
                          "tutorial)")

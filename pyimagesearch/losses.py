@@ -16,9 +16,14 @@ def contrastive_loss(y, preds, margin=1.0):
     y = ops.cast(y, preds.dtype)
 
     # calculate the contrastive loss between the true labels and the predicted labels
+    return ops.mean(contrastive_terms(y, preds, margin))
+
+
+def contrastive_terms(y, preds, margin=1.0):
+    """The contrastive loss of each pair, not yet averaged."""
     squaredPreds = ops.square(preds)
     squaredMargin = ops.square(ops.maximum(margin - preds, 0))
-    return ops.mean(y * squaredPreds + (1 - y) * squaredMargin)
+    return y * squaredPreds + (1 - y) * squaredMargin
 
 
 def make_contrastive_loss(margin=1.0):
@@ -45,6 +50,71 @@ def compile_contrastive(margin=1.0):
     """The follow-up post's contrastive loss on the distance; no accuracy at a fixed 0.5."""
     return make_contrastive_loss(margin), None
 
+
+def in_batch_loss(pairTerms):
+    """A pair loss over every pair of a batch (the in-batch view's (n, n) scores; labels (n,)
+    the images' classes): the mean of pairTerms(same, score) over the positive pairs plus its
+    mean over the negative ones, halved. Weighted so, the batch counts as the tutorial's even
+    mix of positive and negative pairs however few positives it holds; an image is never
+    paired with itself."""
+
+    def loss(labels, scores):
+        same, positive, negative = _pair_masks(labels)
+        terms = pairTerms(ops.cast(same, "float32"), ops.cast(scores, "float32"))
+        return 0.5 * (_masked_mean(terms, positive) + _masked_mean(terms, negative))
+
+    return loss
+
+
+def _pair_masks(labels):
+    """(same class, positive pairs, negative pairs) of a batch's labels, each (n, n)."""
+    labels = ops.reshape(labels, (-1,))
+    same = ops.equal(labels[:, None], labels[None, :])
+    eye = ops.eye(ops.shape(labels)[0], dtype="bool")
+    return same, ops.logical_and(same, ops.logical_not(eye)), ops.logical_not(same)
+
+
+def _masked_mean(values, mask):
+    mask = ops.cast(mask, values.dtype)
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+class InBatchPairAccuracy(keras.metrics.Metric):
+    """Pair accuracy over every pair of the batches, positives and negatives weighted equally
+    (the mean of the two accuracies): the in-batch view's counterpart of the pair accuracy
+    of an even mix of pairs, for a similarity (above 0.5: same class)."""
+
+    def __init__(self, name="accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.counts = self.add_variable(shape=(4,), initializer="zeros", name="counts")
+
+    def update_state(self, labels, scores, sample_weight=None):
+        (_, positive, negative) = _pair_masks(labels)
+        said = ops.cast(scores, "float32") > 0.5
+        right = [ops.logical_and(positive, said), ops.logical_and(negative, ~said)]
+        self.counts.assign_add(ops.stack([
+            ops.sum(ops.cast(mask, "float32")) for mask in (*right, positive, negative)]))
+
+    def result(self):
+        (rightPositive, rightNegative, positive, negative) = ops.unstack(self.counts)
+        return 0.5 * (rightPositive / ops.maximum(positive, 1.0)
+                      + rightNegative / ops.maximum(negative, 1.0))
+
+    def reset_state(self):
+        self.counts.assign(ops.zeros((4,)))
+
+
+def compile_in_batch_binary_crossentropy(margin=None):
+    """The tutorial's loss over every pair of a batch, and its pair accuracy there."""
+    return (in_batch_loss(lambda same, score: ops.binary_crossentropy(same, score)),
+            [InBatchPairAccuracy()])
+
+
+def compile_in_batch_contrastive(margin=1.0):
+    """The contrastive loss over every pair of a batch; no accuracy at a fixed 0.5."""
+    if margin <= 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+    return in_batch_loss(lambda same, d: contrastive_terms(same, d, margin)), None
 
 
 

@@ -109,7 +109,7 @@ def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=Non
 
     ds = tf.data.Dataset.from_tensor_slices(
         (np.asarray(pairIdx), np.asarray(pairLabels, np.float32)))
-    return _gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
+    return gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
 
 
 def resampled_pair_dataset(images, labels, batchSize, seed=None):
@@ -131,80 +131,10 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
         (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    return _gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
+    return gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
 
 
-def class_batch_shape(labels, batchSize):
-    """(classes per batch, images per class) of class_balanced_dataset's batches: as many
-    classes as a batch of batchSize holds with 4 images each (all of them for MNIST's 10)."""
-    classes = len(np.unique(labels))
-    perBatch = min(classes, max(2, batchSize // 4))
-    return perBatch, max(2, batchSize // perBatch)
-
-
-def steps_per_epoch(sampler, count, batchSize, labels=None, views=1):
-    """Training steps in one epoch over count images: each image anchoring its two pairs
-    (sampler "pairs"), or as many class-balanced batches as cover count images ("classes"),
-    each image once however many views of it a batch holds."""
-    if sampler == "classes":
-        (perBatch, perClass) = class_batch_shape(labels, batchSize)
-        return -(-count // (perBatch * max(1, perClass // views)))
-    return -(-count // (batchSize // 2))
-
-
-def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1):
-    """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
-    batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
-    batches as cover the images once. Every pass draws anew, unless fixed (for validation:
-    the same batches every epoch). With views > 1 each drawn image comes `views` times in a
-    row (K / views distinct ones per class: the augmentation makes them differ), and the
-    labels are (class, image index) rows, so that a loss can take an image's own views as its
-    positives."""
-    import tensorflow as tf
-
-    labels = np.asarray(labels).reshape(-1)
-    (perBatch, perClass) = class_batch_shape(labels, batchSize)
-    classes = np.unique(labels)
-    members = [np.flatnonzero(labels == label) for label in classes]
-    steps = steps_per_epoch("classes", len(labels), batchSize, labels, views)
-    count = steps * perBatch * max(1, perClass // views) * views
-    rng = np.random.default_rng(seed)
-    labelShape = (count,) if views == 1 else (count, 2)
-
-    distinct = max(1, perClass // views)
-
-    def draw():
-        rows = [np.concatenate([rng.choice(members[c], distinct,
-                                           replace=len(members[c]) < distinct)
-                                for c in rng.choice(len(classes), perBatch, replace=False)])
-                for _ in range(steps)]
-        rows = np.repeat(np.concatenate(rows), views)
-        rowLabels = labels[rows] if views == 1 else np.stack([labels[rows], rows], axis=1)
-        return rows.reshape(-1, 1), rowLabels.astype(np.float32)
-
-    # named functions, not lambdas: AutoGraph finds a lambda by its source text, and this
-    # module holds look-alikes
-    def draw_epoch(_):
-        return tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True)
-
-    def images_of_epoch(rows, rowLabels):
-        return tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, labelShape)))
-
-    def single_column(columns, batchLabels):
-        return columns[0], batchLabels
-
-    if fixed:
-        ds = tf.data.Dataset.from_tensor_slices(draw())
-    else:
-        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(images_of_epoch)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-    batchSize = count // steps
-    batches = _gathered_batches(ds, images, count, batchSize, False, seed)
-    return batches.map(single_column)
-
-
-def _gathered_batches(ds, images, count, batchSize, shuffle, seed):
+def gathered_batches(ds, images, count, batchSize, shuffle, seed):
     """Batch a dataset of (index row, label) pairs and gather each batch's images as a tuple
     of float [0, 1] batches, one per column: gathered from the uint8 images held once as a
     constant, or decoded from their files (a map in parallel over the batches)."""

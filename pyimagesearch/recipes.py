@@ -34,6 +34,9 @@ class Architecture:
     validation_split: float   # share of the training images held out; 0: the test pairs
     augment: bool             # whether it augments its training images unless told
     prefix: str               # of its output files ("" for the tutorial's)
+    # how a pair loss gets its pairs (PAIRS): "drawn" (the tutorial's make_pairs) or
+    # "in_batch" (every pair of each batch of images: one sister pass per image)
+    pairs: str = "drawn"
 
     def build(self, inputShape, embeddingDim=48):
         """The sister network: an image of inputShape in, an embeddingDim-long vector out."""
@@ -61,12 +64,23 @@ class Loss:
     # to one point, where every triplet costs exactly the margin
     unit_embeddings: bool = False
     views: int = 1            # with "classes": each image this many times in a batch
+    # with "pairs": the loss over every pair of a batch ("module:function", margin -> (loss,
+    # metrics)) for --pairs in_batch, or None where the loss has no such form
+    in_batch: object = None
 
-    def make(self, margin, mining=None):
-        """(Keras loss, metrics) ready for compile."""
+    def make(self, margin, mining=None, inBatch=False):
+        """(Keras loss, metrics) ready for compile: for the drawn pairs (or the loss's own
+        batches), or with inBatch for every pair of a batch."""
+        if inBatch:
+            return resolve(self.in_batch)(margin)
         if self.mining is None:
             return resolve(self.function)(margin)
         return resolve(self.function)(margin, mining or self.mining)
+
+    def sampler_for(self, pairs):
+        """What a training batch holds with --pairs pairs: "pairs" (drawn, the anchor view),
+        "in_batch" (images, every pair between them) or the loss's own "classes"."""
+        return "in_batch" if self.sampler == "pairs" and pairs == "in_batch" else self.sampler
 
     def default_threshold(self, margin):
         """The threshold before (or instead of) a choice on the validation pairs."""
@@ -95,12 +109,14 @@ LOSSES = {
         "binary_crossentropy", "pyimagesearch.losses:compile_binary_crossentropy",
         "the tutorial's: a sigmoid head outputs a similarity in [0, 1]",
         head="sigmoid", score="similarity", margin=None, threshold=0.5,
-        choose_threshold=False, prefix=""),
+        choose_threshold=False, prefix="",
+        in_batch="pyimagesearch.losses:compile_in_batch_binary_crossentropy"),
     "contrastive": Loss(
         "contrastive", "pyimagesearch.losses:compile_contrastive",
         "the follow-up post's: the model outputs the euclidean distance",
         head=None, score="distance", margin=1.0, threshold="margin/2",
-        choose_threshold=True, prefix="contrastive_"),
+        choose_threshold=True, prefix="contrastive_",
+        in_batch="pyimagesearch.losses:compile_in_batch_contrastive"),
     "triplet": Loss(
         "triplet", "pyimagesearch.losses:compile_triplet",
         "FaceNet's, on class-balanced batches with triplets mined in each batch: the model "
@@ -117,6 +133,8 @@ LOSSES = {
         mining="semi_hard", unit_embeddings=True, views=2),
 }
 
+# how a pair loss gets its pairs (Architecture.pairs, --pairs)
+PAIRS = ("drawn", "in_batch")
 # what a saved model's score can be
 SCORE_KINDS = ("similarity", "distance")
 # how a loss that mines its triplets in each batch picks them (pyimagesearch.losses)

@@ -1,6 +1,6 @@
 # import the necessary packages
 import keras
-from keras import layers
+from keras import layers, ops
 
 from pyimagesearch.layers import Dropout
 from pyimagesearch.recipes import architecture_named
@@ -115,6 +115,50 @@ def build_anchor_model(pairModel, augmentation=None):
         scores = [head[0](score) for score in scores]
     outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
+
+
+def build_in_batch_model(pairModel, augmentation=None):
+    """A training view of pairModel that scores every pair of images in a batch: a batch of n
+    images in (augmented first, when given), the (n, n) scores of all their pairs out, through
+    pairModel's own distance and head. One sister pass per image, however many pairs: n = 32
+    images make 496 pairs (the diagonal, an image with itself, is left to the loss to skip).
+    It shares every layer (and weight) with pairModel."""
+    sister = pairModel.get_layer("sister_network")
+    distance = pairModel.get_layer("euclidean_distance")
+    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    inputs = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
+    images = augmentation(inputs) if augmentation is not None else inputs
+    embeddings = sister(images)
+    (first, second) = EveryPair(dtype="float32", name="every_pair")(embeddings)
+    scores = distance([first, second])
+    if head:
+        scores = head[0](scores)
+    outputs = PairGrid(dtype="float32", name="pair_scores")([scores, embeddings])
+    return keras.Model(inputs=inputs, outputs=outputs, name="siamese_in_batch_view")
+
+
+class EveryPair(layers.Layer):
+    """(n, d) embeddings -> the first and second members of all n * n ordered pairs."""
+
+    def call(self, embeddings):
+        n = ops.shape(embeddings)[0]
+        embeddings = ops.cast(embeddings, self.compute_dtype)
+        return ops.repeat(embeddings, n, axis=0), ops.tile(embeddings, (n, 1))
+
+    def compute_output_shape(self, shape):
+        return (None, shape[1]), (None, shape[1])
+
+
+class PairGrid(layers.Layer):
+    """The n * n pair scores back to an (n, n) grid: row i holds image i's pairs."""
+
+    def call(self, inputs):
+        (scores, embeddings) = inputs
+        n = ops.shape(embeddings)[0]
+        return ops.reshape(ops.cast(scores, self.compute_dtype), (n, n))
+
+    def compute_output_shape(self, shapes):
+        return (None, None)
 
 
 def build_embedding_model(pairModel, augmentation=None):

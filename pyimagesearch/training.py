@@ -70,6 +70,22 @@ class EpochTimer(keras.callbacks.Callback):
             logs["cores"] = (self._cpuEnd - self._cpuStart) / max(logs["seconds"], 1e-9)
 
 
+class ValidateWith(keras.callbacks.Callback):
+    """Measures the validation data with another view of the model being trained (the anchor
+    view, on the drawn validation pairs, for a model trained on every pair of its batches) at
+    the end of each epoch, and adds its figures to the epoch's logs as val_loss, val_accuracy:
+    the same figures, on the same pairs, as a run that trains on drawn pairs logs."""
+
+    def __init__(self, validator, validationData):
+        super().__init__()
+        (self.validator, self.validationData) = (validator, validationData)
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.validator.evaluate(self.validationData, verbose=0, return_dict=True)
+        if logs is not None:
+            logs.update({f"val_{name}": value for (name, value) in results.items()})
+
+
 class StopOnInterrupt:
     """First Ctrl-C (or SIGTERM): finish the current epoch, then stop and save what was
     learned. A second one aborts at once without saving, leaving the previous model as it was."""

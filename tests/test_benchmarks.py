@@ -6,14 +6,14 @@ from conftest import run_script
 
 def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
     result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
-                        "--pairs", 200, "--variants", "baseline,float32+resample")
+                        "--pairs", 200, "--variants", "baseline,float32+in_batch")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
-    for variant in ("baseline", "float32+resample"):
+    for variant in ("baseline", "float32+in_batch"):
         assert re.search(rf"\[RESULT\] +{re.escape(variant)}: +\d+ pairs/s, peak RSS +\d+ MB, "
                          rf"val accuracy [01]\.\d{{4}}, epoch times \d+\.\ds on \d+\.\d of \d+ "
                          rf"cores", result.stdout), result.stdout
-    assert re.search(r"\[RATIO\] float32\+resample / baseline: throughput \d+\.\d\dx, peak RSS "
+    assert re.search(r"\[RATIO\] float32\+in_batch / baseline: throughput \d+\.\d\dx, peak RSS "
                      r"\d+\.\d\dx, val accuracy [+-]\d\.\d{4}", result.stdout), result.stdout
 
 

@@ -12,6 +12,7 @@ from pyimagesearch.recipes import ARCHITECTURES, LOSSES, Architecture, Loss
 from pyimagesearch.siamese_network import (
     build_anchor_model,
     build_embedding_model,
+    build_in_batch_model,
     build_pair_model,
 )
 
@@ -62,6 +63,13 @@ def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit
     trainer.compile(loss=lossFunction, optimizer=keras.optimizers.Adam(1e-3), metrics=metrics)
     trainer.fit(inputs, labels, batch_size=32, epochs=1, verbose=0)
     assert any(not np.array_equal(a, b) for (a, b) in zip(before, model.get_weights()))
+    if loss.in_batch is not None:  # and with every pair of a batch (--pairs in_batch)
+        (lossFunction, metrics) = loss.make(loss.margin or 1.0, inBatch=True)
+        inBatch = build_in_batch_model(model)
+        inBatch.compile(loss=lossFunction, optimizer=keras.optimizers.Adam(1e-3),
+                        metrics=metrics)
+        history = inBatch.fit(x[:32], y[:32].astype(np.float32), batch_size=16, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
 
     path = str(tmp_path / "model")
     save_model(model, path, {"loss": lossName, "score": loss.score,

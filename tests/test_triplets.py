@@ -14,7 +14,7 @@ from pyimagesearch.model_io import SiameseModel
 def test_class_balanced_batches_hold_every_class_alike():
     import tensorflow as tf
 
-    from pyimagesearch.pairs import class_balanced_dataset, class_batch_shape
+    from pyimagesearch.samplers import class_balanced_dataset, class_batch_shape
 
     labels = np.repeat(np.arange(10), 30)
     images = np.repeat(np.arange(10, dtype=np.uint8), 30)[:, None, None] * np.ones(
@@ -68,7 +68,7 @@ def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
 
 
 def test_batches_with_views_hold_each_image_twice_with_its_identity():
-    from pyimagesearch.pairs import class_balanced_dataset, steps_per_epoch
+    from pyimagesearch.samplers import class_balanced_dataset, steps_per_epoch
 
     labels = np.repeat(np.arange(5), 20)
     images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)

@@ -1,0 +1,117 @@
+"""Samplers: which images make up each training batch of a loss that finds its pairs or
+triplets inside the batch, as tf.data pipelines of (images, labels) scaled to [0, 1].
+
+- in_batch_dataset: twos of a class, every image once an epoch, for the pair losses trained
+  on every pair of a batch (--pairs in_batch);
+- class_balanced_dataset: P classes of K images, for the triplet losses.
+
+(The tutorial's drawn pairs are pyimagesearch.pairs's pair_dataset.)
+"""
+import numpy as np
+
+from pyimagesearch.pairs import gathered_batches
+
+
+def class_batch_shape(labels, batchSize):
+    """(classes per batch, images per class) of class_balanced_dataset's batches: as many
+    classes as a batch of batchSize holds with 4 images each (all of them for MNIST's 10)."""
+    classes = len(np.unique(labels))
+    perBatch = min(classes, max(2, batchSize // 4))
+    return perBatch, max(2, batchSize // perBatch)
+
+
+def steps_per_epoch(sampler, count, batchSize, labels=None, views=1):
+    """Training steps in one epoch over count images: each image anchoring its two pairs
+    (sampler "pairs"), in a batch with a mate of its class and every other image of the batch
+    as a partner ("in_batch": batchSize / 2 images a step, the anchors of batchSize drawn
+    pairs), or as many class-balanced batches as cover count images ("classes"), each image
+    once however many views of it a batch holds."""
+    if sampler == "classes":
+        (perBatch, perClass) = class_batch_shape(labels, batchSize)
+        return -(-count // (perBatch * max(1, perClass // views)))
+    if sampler == "in_batch":
+        count = 2 * sum(len(members) // 2 for members in _members(labels))
+    return -(-count // (batchSize // 2))
+
+
+def _members(labels):
+    """The indices of each class's images, one array per class."""
+    labels = np.asarray(labels).reshape(-1)
+    return [np.flatnonzero(labels == label) for label in np.unique(labels)]
+
+
+def in_batch_dataset(images, labels, batchSize, seed=None, fixed=False):
+    """Batches of (images, labels) for a pair loss that takes every pair inside a batch:
+    batchSize / 2 images a step, in twos of one class (so that every image has a positive
+    partner in its batch, and most of the others are negatives), each image once an epoch (a
+    class's odd one out sits the epoch out). Every pass draws anew unless fixed."""
+    if batchSize % 4:
+        raise ValueError(f"in-batch pairs need a batch size divisible by 4 (twos of a class, "
+                         f"batchSize / 2 images a step), got {batchSize}")
+    members = _members(labels)
+    labels = np.asarray(labels).reshape(-1)
+    count = 2 * sum(len(m) // 2 for m in members)
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        twos = np.concatenate([rng.permutation(m)[:len(m) // 2 * 2].reshape(-1, 2)
+                               for m in members])
+        rows = twos[rng.permutation(len(twos))].reshape(-1)
+        return rows.reshape(-1, 1), labels[rows].astype(np.float32)
+
+    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, fixed, seed)
+
+
+def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1):
+    """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
+    batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
+    batches as cover the images once. Every pass draws anew, unless fixed (for validation:
+    the same batches every epoch). With views > 1 each drawn image comes `views` times in a
+    row (K / views distinct ones per class: the augmentation makes them differ), and the
+    labels are (class, image index) rows, so that a loss can take an image's own views as its
+    positives."""
+    labels = np.asarray(labels).reshape(-1)
+    (perBatch, perClass) = class_batch_shape(labels, batchSize)
+    members = _members(labels)
+    steps = steps_per_epoch("classes", len(labels), batchSize, labels, views)
+    distinct = max(1, perClass // views)
+    count = steps * perBatch * distinct * views
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        rows = [np.concatenate([rng.choice(members[c], distinct,
+                                           replace=len(members[c]) < distinct)
+                                for c in rng.choice(len(members), perBatch, replace=False)])
+                for _ in range(steps)]
+        rows = np.repeat(np.concatenate(rows), views)
+        rowLabels = labels[rows] if views == 1 else np.stack([labels[rows], rows], axis=1)
+        return rows.reshape(-1, 1), rowLabels.astype(np.float32)
+
+    labelShape = (count,) if views == 1 else (count, 2)
+    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, seed)
+
+
+def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed):
+    """Batches of (images, labels) of the count images that draw() gives as (rows (count, 1),
+    labels of labelShape): drawn afresh on every pass, or once (fixed)."""
+    import tensorflow as tf
+
+    # named functions, not lambdas: AutoGraph finds a lambda by its source text, and this
+    # module holds look-alikes
+    def draw_epoch(_):
+        return tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True)
+
+    def images_of_epoch(rows, rowLabels):
+        return tf.data.Dataset.from_tensor_slices(
+            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, labelShape)))
+
+    def single_column(columns, batchLabels):
+        return columns[0], batchLabels
+
+    if fixed:
+        ds = tf.data.Dataset.from_tensor_slices(draw())
+    else:
+        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(images_of_epoch)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    batches = gathered_batches(ds, images, count, batchSize, False, seed)
+    return batches.map(single_column)
