@@ -141,7 +141,8 @@ def add_recipe_arguments(ap):
                          "image with every other image of its batch, batches made of twos of "
                          "a class; positives and negatives weighted equally; 1 sister pass "
                          "per image, 2.5x the speed on CPUs) (default: "
-                         f"{recipe_defaults('pairs')})")
+                         f"{recipe_defaults('pairs')}; drawn under --strategy mirrored or "
+                         "multiworker)")
     ap.add_argument("--mining", choices=MINING, default=None,
                     help="how a loss that mines its triplets in each batch picks them: "
                          "semi_hard, batch_hard, or random (the baseline) (default: "
@@ -184,6 +185,8 @@ def fill_recipe_defaults(args):
     if args.pairs is not None and loss.sampler != "pairs":
         raise ValueError(f"--pairs is for the pair losses; {args.loss} makes its own "
                          f"batches")
+    if args.pairs is None and args.strategy != "default":
+        args.pairs = "drawn"  # in_batch trains on one device only
     for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
                  "weight_decay", "pairs"):
         if getattr(args, name) is None:

@@ -101,7 +101,10 @@ ARCHITECTURES = {
         # decayed to zero (cosine): batch normalisation is what lets it take that rate; a
         # held-out split chooses its threshold and epoch so that the test pairs only measure
         epochs=12, learning_rate=0.01, schedule="cosine", weight_decay=5e-4,
-        validation_split=0.1, augment=True, prefix="small_vgg_"),
+        validation_split=0.1, augment=True, prefix="small_vgg_",
+        # every pair of each batch: as accurate as drawn pairs, 2.4x the speed
+        # (docs/speed-and-memory.md)
+        pairs="in_batch"),
 }
 
 LOSSES = {

@@ -51,6 +51,9 @@ def in_batch_dataset(images, labels, batchSize, seed=None, fixed=False):
     members = _members(labels)
     labels = np.asarray(labels).reshape(-1)
     count = 2 * sum(len(m) // 2 for m in members)
+    if not count:
+        raise ValueError("in-batch pairs need two images of one class at least; use --pairs "
+                         "drawn")
     rng = np.random.default_rng(seed)
 
     def draw():

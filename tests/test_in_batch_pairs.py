@@ -154,3 +154,18 @@ def test_the_script_trains_on_every_pair_and_validates_on_the_drawn_pairs(tiny_n
 def test_in_batch_flags_that_cannot_go_together_are_refused(tiny_npz, flags, message):
     with pytest.raises(ValueError, match=message):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), *flags])
+
+
+def test_small_vggs_recipe_trains_on_every_pair_but_under_a_strategy(tiny_npz):
+    def pairs(*flags):
+        return train_siamese_network.parse_args(["--dataset", str(tiny_npz), *flags]).pairs
+    assert pairs() == "drawn"  # the tutorial's
+    assert pairs("--architecture", "small_vgg") == "in_batch"
+    assert pairs("--architecture", "small_vgg", "--strategy", "mirrored") == "drawn"
+    assert pairs("--architecture", "small_vgg", "--pairs", "drawn") == "drawn"
+    assert pairs("--loss", "triplet") == "drawn"  # unused: the triplet loss has its own
+
+
+def test_a_class_of_single_images_cannot_make_twos():
+    with pytest.raises(ValueError, match="two images of one class at least"):
+        in_batch_dataset(np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 2]), 8)

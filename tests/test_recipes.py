@@ -27,6 +27,7 @@ def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
 
 def test_recipe_defaults_and_help_come_from_the_tables():
     assert recipes.recipe_defaults("epochs") == "100 for tutorial, 12 for small_vgg"
+    assert recipes.recipe_defaults("pairs") == "drawn for tutorial, in_batch for small_vgg"
     assert recipes.recipe_defaults("augment") == "off for tutorial, on for small_vgg"
     assert recipes.recipe_defaults("margin") == \
         "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
