@@ -1,6 +1,7 @@
 """Training helpers: precision, distribution strategy, optimizer, per-epoch timing, stopping
 early and failing clearly."""
 import contextlib
+import os
 import signal
 import time
 
@@ -8,12 +9,19 @@ import keras
 
 from pyimagesearch.config import STRATEGIES
 
+# the instruction sets of oneDNN's ONEDNN_MAX_CPU_ISA (oneDNN's names) that compute bfloat16
+# natively; held to any other (AVX2, AVX512_CORE, ...), oneDNN emulates bfloat16
+NATIVE_BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
+                    "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX",
+                    "AVX10_1_512_AMX_FP16", "ALL", "DEFAULT")
+
 
 def default_precision():
     """mixed_bfloat16 where the hardware computes bfloat16 natively, else float32.
 
-    That is a CPU with AVX512_BF16 or AMX (read from /proc/cpuinfo) or a GPU of compute
-    capability 8.0 or newer; elsewhere bfloat16 is emulated and slower than float32.
+    That is a CPU with AVX512_BF16 or AMX (read from /proc/cpuinfo; unless ONEDNN_MAX_CPU_ISA
+    holds oneDNN to an instruction set without them) or a GPU of compute capability 8.0 or
+    newer; elsewhere bfloat16 is emulated and slower than float32.
     """
     import tensorflow as tf
 
@@ -21,6 +29,9 @@ def default_precision():
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
         if capability and capability >= (8, 0):
             return "mixed_bfloat16"
+    held = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if held and held not in NATIVE_BF16_ISAS:
+        return "float32"
     try:
         with open("/proc/cpuinfo") as f:
             flags = f.read()

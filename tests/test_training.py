@@ -18,14 +18,20 @@ from pyimagesearch.siamese_network import (
 from pyimagesearch.training import EpochTimer, default_precision, get_strategy
 
 
-def test_default_precision_follows_the_hardware():
+def test_default_precision_follows_the_hardware(monkeypatch):
     import tensorflow as tf
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     precision = default_precision()
     assert precision in PRECISIONS
     if not tf.config.list_physical_devices("GPU"):
         flags = open("/proc/cpuinfo").read()
         native = "avx512_bf16" in flags or "amx_bf16" in flags
         assert precision == ("mixed_bfloat16" if native else "float32")
+        # oneDNN held to an instruction set without bfloat16 would emulate it
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+        assert default_precision() == "float32"
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+        assert default_precision() == ("mixed_bfloat16" if native else "float32")
 
 
 def test_unknown_strategy_is_refused():
