@@ -11,17 +11,57 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_script(script, *args, env=None, cwd=None):
+def run_script(script, *args, env=None, cwd=None, fresh=False):
     """Run one of the project's scripts (a path ending in .py) or modules (tools.evaluate, run
-    with -m) in a fresh interpreter; returns the CompletedProcess."""
-    fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-               "PYTHONPATH": ROOT, **(env or {})}
-    # an absolute script path stays as it is
+    as with -m) as its command line would, from the repository's root; returns a
+    CompletedProcess. In this process, which has TensorFlow loaded already (most of a fresh
+    interpreter's start), unless fresh, env or cwd ask for a fresh interpreter: for what only
+    a process of its own shows (TensorFlow's own log lines, signals, the environment)."""
     command = ([os.path.join(ROOT, str(script))] if str(script).endswith(".py")
                else ["-m", str(script)])
-    return subprocess.run([sys.executable, *command, *map(str, args)],
-                          capture_output=True, text=True, env=fullEnv, cwd=cwd or ROOT,
-                          timeout=600)
+    arguments = [*command, *map(str, args)]
+    if fresh or env is not None or cwd is not None:
+        fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
+                   "PYTHONPATH": ROOT, **(env or {})}
+        return subprocess.run([sys.executable, *arguments], capture_output=True, text=True,
+                              env=fullEnv, cwd=cwd or ROOT, timeout=600)
+    return _run_in_process(arguments)
+
+
+def _run_in_process(arguments):
+    import contextlib
+    import io
+    import runpy
+    import traceback
+
+    (stdout, stderr) = (io.StringIO(), io.StringIO())
+    (savedArgv, savedCwd) = (sys.argv, os.getcwd())
+    returncode = 0
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                if arguments[0] == "-m":
+                    sys.argv = [arguments[1], *arguments[2:]]
+                    runpy.run_module(arguments[1], run_name="__main__", alter_sys=True)
+                else:
+                    sys.argv = list(arguments)
+                    runpy.run_path(arguments[0], run_name="__main__")
+            except SystemExit as e:
+                if isinstance(e.code, str):  # sys.exit("[ERROR] ...") prints it, exits 1
+                    print(e.code, file=sys.stderr)
+                    returncode = 1
+                else:
+                    returncode = e.code or 0
+            except BaseException:  # what a fresh interpreter would print and exit 1 on
+                traceback.print_exc()
+                returncode = 1
+    finally:
+        (sys.argv, _) = (savedArgv, os.chdir(savedCwd))
+        import matplotlib.pyplot as plt
+        plt.close("all")
+    return subprocess.CompletedProcess(arguments, returncode, stdout.getvalue(),
+                                       stderr.getvalue())
 
 
 @pytest.fixture(autouse=True)
