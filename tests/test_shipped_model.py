@@ -49,8 +49,9 @@ def test_shipped_model_tells_same_from_different(modelPath):
 
 
 def test_readme_main_command_runs(tmp_path):
+    # the README's command line, in an interpreter of its own
     result = run_script("test_siamese_network.py", "--input", "examples", "--output",
-                        tmp_path / "pairs")
+                        tmp_path / "pairs", fresh=True)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(lines) == 10

@@ -113,7 +113,8 @@ def test_mirrored_strategy_over_two_cpu_devices(tiny_npz, tmp_path):
         "sys.argv = sys.argv[1:]\n"
         "runpy.run_path(sys.argv[0], run_name='__main__')\n")
     result = run_script(str(launcher), "train_siamese_network.py", "--dataset", tiny_npz,
-                        "--epochs", 1, "--output", tmp_path / "out", "--strategy", "mirrored")
+                        "--epochs", 1, "--output", tmp_path / "out", "--strategy", "mirrored",
+                        fresh=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] mirrored strategy over 2 replica(s)" in result.stdout
     assert (tmp_path / "out" / "siamese_model" / "saved_model.pb").exists()
@@ -122,7 +123,7 @@ def test_mirrored_strategy_over_two_cpu_devices(tiny_npz, tmp_path):
 def test_multiworker_strategy_runs_as_one_worker_without_tf_config(tiny_npz, tmp_path):
     result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--epochs", 1,
                         "--output", tmp_path / "out", "--strategy", "multiworker",
-                        "--precision", "float32")
+                        "--precision", "float32", fresh=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] multiworker strategy over 1 replica(s)" in result.stdout
     assert (tmp_path / "out" / "siamese_model" / "saved_model.pb").exists()
