@@ -30,7 +30,7 @@ def steps_per_epoch(sampler, count, batchSize, labels=None, views=1):
         (perBatch, perClass) = class_batch_shape(labels, batchSize)
         return -(-count // (perBatch * max(1, perClass // views)))
     if sampler == "in_batch":
-        count = 2 * sum(len(members) // 2 for members in _members(labels))
+        count = _in_twos(_members(labels))
     return -(-count // (batchSize // 2))
 
 
@@ -40,17 +40,22 @@ def _members(labels):
     return [np.flatnonzero(labels == label) for label in np.unique(labels)]
 
 
-def in_batch_dataset(images, labels, batchSize, seed=None, fixed=False):
+def _in_twos(members):
+    """How many images go into twos of a class: all but each odd-sized class's last."""
+    return 2 * sum(len(m) // 2 for m in members)
+
+
+def in_batch_dataset(images, labels, batchSize, seed=None):
     """Batches of (images, labels) for a pair loss that takes every pair inside a batch:
     batchSize / 2 images a step, in twos of one class (so that every image has a positive
     partner in its batch, and most of the others are negatives), each image once an epoch (a
-    class's odd one out sits the epoch out). Every pass draws anew unless fixed."""
+    class's odd one out sits the epoch out), drawn anew on every pass."""
     if batchSize % 4:
         raise ValueError(f"in-batch pairs need a batch size divisible by 4 (twos of a class, "
                          f"batchSize / 2 images a step), got {batchSize}")
     members = _members(labels)
     labels = np.asarray(labels).reshape(-1)
-    count = 2 * sum(len(m) // 2 for m in members)
+    count = _in_twos(members)
     if not count:
         raise ValueError("in-batch pairs need two images of one class at least; use --pairs "
                          "drawn")
@@ -62,7 +67,7 @@ def in_batch_dataset(images, labels, batchSize, seed=None, fixed=False):
         rows = twos[rng.permutation(len(twos))].reshape(-1)
         return rows.reshape(-1, 1), labels[rows].astype(np.float32)
 
-    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, fixed, seed)
+    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, False, seed)
 
 
 def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1):
