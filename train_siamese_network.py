@@ -339,7 +339,7 @@ def prepare_pairs(data, args):
         pairs_by_anchor,
         resampled_pair_dataset,
     )
-    from pyimagesearch.samplers import class_balanced_dataset, in_batch_dataset
+    from pyimagesearch.samplers import class_balanced_dataset, in_batch_dataset, lone_classes
 
     print("[INFO] preparing positive and negative pairs...")
     rng = data.rng
@@ -360,6 +360,12 @@ def prepare_pairs(data, args):
     # either way (and the resampled first epoch equals the single draw)
     if sampler == "in_batch":
         trainData = in_batch_dataset(trainX, trainY, args.batch_size, seed=args.seed)
+        lone = [str(data.class_names[label] if data.class_names else label)
+                for label in lone_classes(trainY)]
+        if lone:
+            print(f"[WARNING] {len(lone)} class(es) with a single training image make no two "
+                  f"of a class, so --pairs in_batch leaves them out of training: "
+                  f"{', '.join(lone)} (--pairs drawn pairs such an image with itself)")
     elif args.resample_pairs:
         trainData = resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
     else:

@@ -40,6 +40,13 @@ def _members(labels):
     return [np.flatnonzero(labels == label) for label in np.unique(labels)]
 
 
+def lone_classes(labels):
+    """The labels of the classes with a single image: they can make no two, so in-batch pairs
+    leave them out."""
+    (values, counts) = np.unique(np.asarray(labels).reshape(-1), return_counts=True)
+    return values[counts == 1].tolist()
+
+
 def _in_twos(members):
     """How many images go into twos of a class: all but each odd-sized class's last."""
     return 2 * sum(len(m) // 2 for m in members)

@@ -169,3 +169,17 @@ def test_small_vggs_recipe_trains_on_every_pair_but_under_a_strategy(tiny_npz):
 def test_a_class_of_single_images_cannot_make_twos():
     with pytest.raises(ValueError, match="two images of one class at least"):
         in_batch_dataset(np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 2]), 8)
+
+
+def test_a_class_with_a_single_training_image_is_named_as_left_out(tmp_path):
+    from pyimagesearch.digits import make_digits
+    (x, y) = make_digits(60, seed=1)
+    keep = np.concatenate([np.flatnonzero(y != 9), np.flatnonzero(y == 9)[:1]])
+    path = tmp_path / "one_nine.npz"
+    np.savez(path, x_train=x[keep], y_train=y[keep].astype(np.uint8), x_test=x, y_test=y)
+    result = run_script("train_siamese_network.py", "--dataset", path, "--epochs", 1,
+                        "--output", tmp_path / "out", "--pairs", "in_batch", "--seed", 1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("[WARNING]")]
+    assert len(warnings) == 1 and "1 class(es) with a single training image" in warnings[0]
+    assert warnings[0].split(": ")[1].startswith("9 (")
