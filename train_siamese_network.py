@@ -356,8 +356,8 @@ def prepare_pairs(data, args):
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
                                                 fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
-    # pairTrain is drawn even when resampling, so a seed gives the same validation pairs
-    # either way (and the resampled first epoch equals the single draw)
+    # pairTrain is drawn even when resampling or training in_batch, so a seed gives the same
+    # validation pairs every way (and the resampled first epoch equals the single draw)
     if sampler == "in_batch":
         trainData = in_batch_dataset(trainX, trainY, args.batch_size, seed=args.seed)
         lone = [str(data.class_names[label] if data.class_names else label)

@@ -106,8 +106,7 @@ class InBatchPairAccuracy(keras.metrics.Metric):
 
 def compile_in_batch_binary_crossentropy(margin=None):
     """The tutorial's loss over every pair of a batch, and its pair accuracy there."""
-    return (in_batch_loss(lambda same, score: ops.binary_crossentropy(same, score)),
-            [InBatchPairAccuracy()])
+    return in_batch_loss(ops.binary_crossentropy), [InBatchPairAccuracy()]
 
 
 def compile_in_batch_contrastive(margin=1.0):

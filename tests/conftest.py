@@ -57,7 +57,8 @@ def _run_in_process(arguments):
                 traceback.print_exc()
                 returncode = 1
     finally:
-        (sys.argv, _) = (savedArgv, os.chdir(savedCwd))
+        sys.argv = savedArgv
+        os.chdir(savedCwd)
         import matplotlib.pyplot as plt
         plt.close("all")
     return subprocess.CompletedProcess(arguments, returncode, stdout.getvalue(),
