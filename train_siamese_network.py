@@ -329,24 +329,29 @@ def set_up_tensorflow(args):
 
 def prepare_pairs(data, args):
     """Prepare the positive and negative pairs, as indices into the uint8 images (each batch
-    is gathered and scaled to [0, 1] on the fly). Each image anchors one positive and one
-    negative pair; they travel together so that the anchor is embedded once for both. (With
-    --pairs in_batch the training batches are images, each with every other image of its
-    batch as a partner; the validation pairs are the same either way.)"""
+    is gathered and scaled to [0, 1] on the fly). Each step's pairs share their images, so
+    that an image is embedded once for all of its pairs in the step (under a tf.distribute
+    strategy, which splits every input of a batch, each image travels with its two partners
+    instead). With --pairs in_batch the training batches are images, each with every other
+    image of its batch as a partner; the validation pairs are the same either way."""
     from pyimagesearch.pairs import (
         make_pair_indices,
         pair_dataset,
         pairs_by_anchor,
         resampled_pair_dataset,
     )
-    from pyimagesearch.samplers import class_balanced_dataset, in_batch_dataset, lone_classes
+    from pyimagesearch.samplers import (
+        class_balanced_dataset,
+        in_batch_dataset,
+        lone_classes,
+        shared_image_dataset,
+    )
 
     print("[INFO] preparing positive and negative pairs...")
     rng = data.rng
     ((trainX, trainY), (valX, valY)) = (data.train, data.validation)
     (pairTrain, labelTrain) = make_pair_indices(trainY, rng)
     (pairVal, labelVal) = make_pair_indices(valY, rng)
-    anchorsPerStep = args.batch_size // 2
     loss = loss_named(args.loss)
     sampler = loss.sampler_for(args.pairs)
     if sampler == "classes":
@@ -355,6 +360,15 @@ def prepare_pairs(data, args):
                                            views=loss.views)
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
                                                 fixed=True, views=loss.views)
+        return Pairs(trainData, validationData, (pairVal, labelVal))
+    if args.strategy != "default":
+        anchorsPerStep = args.batch_size // 2
+        trainData = (resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
+                     if args.resample_pairs else
+                     pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
+                                  anchorsPerStep, shuffle=True, seed=args.seed))
+        validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal),
+                                      anchorsPerStep)
         return Pairs(trainData, validationData, (pairVal, labelVal))
     # pairTrain is drawn even when resampling or training in_batch, so a seed gives the same
     # validation pairs every way (and the resampled first epoch equals the single draw)
@@ -366,20 +380,23 @@ def prepare_pairs(data, args):
             print(f"[WARNING] {len(lone)} class(es) with a single training image make no two "
                   f"of a class, so --pairs in_batch leaves them out of training: "
                   f"{', '.join(lone)} (--pairs drawn pairs such an image with itself)")
-    elif args.resample_pairs:
-        trainData = resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
     else:
-        trainData = pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
-                                 anchorsPerStep, shuffle=True, seed=args.seed)
-    validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal), anchorsPerStep)
+        # fresh pairs from a generator of their own, so that the test pairs stay as drawn
+        redrawRng = rng.spawn(1)[0]
+        redraw = ((lambda: make_pair_indices(trainY, redrawRng)) if args.resample_pairs
+                  else None)
+        trainData = shared_image_dataset(trainX, pairTrain, labelTrain, args.batch_size,
+                                         seed=args.seed, redraw=redraw)
+    validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
+                                          seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
 
 
 def build_and_compile(data, args, strategy):
     """Configure the siamese network and its training view (with the augmentation the data
     calls for, if any), then compile it with the loss's recipe; returns (model, trainer, the
-    augmentation's kind or None, validator): with --pairs in_batch the validator is the anchor
-    view that measures the drawn validation pairs, otherwise None (the trainer does)."""
+    augmentation's kind or None, validator): with --pairs in_batch the validator is the view
+    that measures the drawn validation pairs, otherwise None (the trainer does)."""
     from pyimagesearch.augmentation import augmentation_for, build_augmentation
     from pyimagesearch.samplers import steps_per_epoch
     from pyimagesearch.siamese_network import (
@@ -387,6 +404,7 @@ def build_and_compile(data, args, strategy):
         build_embedding_model,
         build_in_batch_model,
         build_pair_model,
+        build_shared_image_model,
     )
     from pyimagesearch.training import make_optimizer
 
@@ -397,8 +415,11 @@ def build_and_compile(data, args, strategy):
     # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
     steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
     sampler = loss.sampler_for(args.pairs)
+    # a tf.distribute strategy splits every input of a batch, which a step of shared images
+    # (pairs that point into the images) cannot take
+    pairView = build_shared_image_model if args.strategy == "default" else build_anchor_model
     view = {"classes": build_embedding_model, "in_batch": build_in_batch_model,
-            "pairs": build_anchor_model}[sampler]
+            "pairs": pairView}[sampler]
     validator = None
     with strategy.scope():
         model = build_pair_model(data.input_shape, head=loss.head,
@@ -420,7 +441,7 @@ def build_and_compile(data, args, strategy):
         trainer.compile(loss=lossFunction, optimizer=optimizer, metrics=metrics,
                         steps_per_execution=steps)
         if sampler == "in_batch":
-            validator = build_anchor_model(model)
+            validator = build_shared_image_model(model)
             (lossFunction, metrics) = loss.make(args.margin)
             validator.compile(loss=lossFunction, metrics=metrics, steps_per_execution=steps)
     return model, trainer, kind, validator

@@ -3,17 +3,18 @@
     python -m benchmarks.benchmark_ideas                  # 40,000 pairs of MNIST, 4 rounds
     python -m benchmarks.benchmark_ideas --pairs 120000 --rounds 3
 
-Each variant is this repository's training setup (the anchor view, uint8 images gathered by
-tf.data, batches of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
-pyimagesearch.layers.Dropout against keras.layers.Dropout, and several training steps per call
-into TensorFlow against one, and XLA compilation of the training step (Keras's
-jit_compile) on top of the default. Every round trains each variant for one epoch in turn, so that a
-slow spell of a shared machine hits all of them alike. The report is each variant's median
-pairs/s over the rounds and its median pairs per CPU-second (the work it takes, whatever
-share of the CPUs it got), each with its ratio to the first variant, and per round the pairs/s
-and the cores the process kept busy (its CPU time over the epoch's time: a round on far fewer
-cores than the machine has was slowed by something else). benchmark_training.py measures the
-whole path against the tutorial's.
+Each variant is this repository's training setup (uint8 images gathered by tf.data, batches
+of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
+pyimagesearch.layers.Dropout against keras.layers.Dropout, several training steps per call
+into TensorFlow against one, each image with its two partners (the anchor view, 3 sister
+passes per 2 pairs) against steps whose pairs share their images (about one pass a pair), and
+XLA compilation of the training step (Keras's jit_compile) on the anchor view. Every round
+trains each variant for one epoch in turn, so that a slow spell of a shared machine hits all
+of them alike. The report is each variant's median pairs/s over the rounds and its median
+pairs per CPU-second (the work it takes, whatever share of the CPUs it got), each with its
+ratio to the first variant, and per round the pairs/s and the cores the process kept busy (its
+CPU time over the epoch's time: a round on far fewer cores than the machine has was slowed by
+something else). benchmark_training.py measures the whole path against the tutorial's.
 """
 import argparse
 import time
@@ -23,13 +24,15 @@ import numpy as np
 from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
 from pyimagesearch import config
 
-# (name, fastDropout, steps per execution, XLA); the first is the reference of the ratios
+# (name, fastDropout, steps per execution, XLA, view); the first is the reference of the ratios
 STEPS = config.STEPS_PER_EXECUTION
-VARIANTS = [("keras dropout, 1 step per call", False, 1, False),
-            ("fast dropout, 1 step per call", True, 1, False),
-            (f"keras dropout, {STEPS} steps per call", False, STEPS, False),
-            (f"fast dropout, {STEPS} steps per call (default)", True, STEPS, False),
-            (f"fast dropout, {STEPS} steps per call, XLA", True, STEPS, True)]
+VARIANTS = [("keras dropout, 1 step per call", False, 1, False, "anchor"),
+            ("fast dropout, 1 step per call", True, 1, False, "anchor"),
+            (f"keras dropout, {STEPS} steps per call", False, STEPS, False, "anchor"),
+            (f"fast dropout, {STEPS} steps per call", True, STEPS, False, "anchor"),
+            (f"fast dropout, {STEPS} steps per call, XLA", True, STEPS, True, "anchor"),
+            (f"fast dropout, {STEPS} steps per call, shared images (default)", True, STEPS,
+             False, "shared")]
 
 
 def main():
@@ -47,9 +50,11 @@ def main():
     import keras
 
     from pyimagesearch.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
+    from pyimagesearch.samplers import shared_image_dataset
     from pyimagesearch.siamese_network import (
         build_anchor_model,
         build_pair_model,
+        build_shared_image_model,
         build_siamese_model,
     )
     from pyimagesearch.training import default_precision
@@ -58,25 +63,29 @@ def main():
     keras.mixed_precision.set_global_policy(precision)
     ((trainX, trainY), _) = load_training_subset(args)
     count = len(trainX)
-    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY, rng=0))
-    data = pair_dataset(trainX, rows, rowLabels, config.BATCH_SIZE // 2, shuffle=True, seed=0)
+    (pairIdx, pairLabels) = make_pair_indices(trainY, rng=0)
+    datasets = {"anchor": pair_dataset(trainX, *pairs_by_anchor(pairIdx, pairLabels),
+                                       config.BATCH_SIZE // 2, shuffle=True, seed=0),
+                "shared": shared_image_dataset(trainX, pairIdx, pairLabels, config.BATCH_SIZE,
+                                               seed=0)}
+    views = {"anchor": build_anchor_model, "shared": build_shared_image_model}
 
     trainers = []
-    for (_, fastDropout, steps, xla) in VARIANTS:
+    for (_, fastDropout, steps, xla, view) in VARIANTS:
         keras.utils.set_random_seed(0)
         sister = build_siamese_model(config.IMG_SHAPE, fastDropout=fastDropout)
-        trainer = build_anchor_model(build_pair_model(config.IMG_SHAPE, sister=sister))
+        trainer = views[view](build_pair_model(config.IMG_SHAPE, sister=sister))
         trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps,
                         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
                         jit_compile=xla)
-        trainer.fit(data.take(2 * steps), verbose=0)  # trace the step before timing
-        trainers.append(trainer)
+        trainer.fit(datasets[view].take(2 * steps), verbose=0)  # trace the step before timing
+        trainers.append((trainer, datasets[view]))
 
     print(f"[INFO] {describe_cpu()}")
     print(f"[INFO] {2 * count} pairs per epoch, {args.rounds} round(s), {precision}")
     speeds = [[] for _ in VARIANTS]
     for _ in range(args.rounds):
-        for (trainer, speed) in zip(trainers, speeds):
+        for ((trainer, data), speed) in zip(trainers, speeds):
             (start, cpuStart) = (time.perf_counter(), time.process_time())
             trainer.fit(data, verbose=0)
             (wall, cpu) = (time.perf_counter() - start, time.process_time() - cpuStart)
@@ -87,7 +96,7 @@ def main():
     for ((name, *_), speed) in zip(VARIANTS, speeds):
         (median, perCpu) = (np.median([p for (p, _) in speed]),
                             np.median([p / c for (p, c) in speed]))
-        print(f"[RESULT] {name:>42}: {median:6.0f} pairs/s ({median / reference:.2f}x), "
+        print(f"[RESULT] {name:>58}: {median:6.0f} pairs/s ({median / reference:.2f}x), "
               f"{perCpu:5.0f} pairs per CPU-second ({perCpu / cpuReference:.2f}x); per round "
               f"{', '.join(f'{p:.0f} on {c:.1f} cores' for (p, c) in speed)}")
 

@@ -4,15 +4,15 @@
     ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.benchmark_steps --precision float32
 
 For each architecture (with its recipe's augmentation) and each batch size, the training
-script's pair view (3 sister passes per 2 pairs, the tutorial's loss, Adam, several steps per
-call) trains on MNIST pairs for about --pairs pairs per round, the batch sizes interleaved
-over --rounds rounds so that a slow spell of a shared machine hits all of them alike. Reported
-per batch size: the median milliseconds per step and pairs per CPU-second; then a line through
-the milliseconds per step of the two smallest batch sizes (larger ones can cost more per pair,
-once a step's activations outgrow the CPU's caches): its intercept is what every step costs
-whatever its size (Python, Keras's and TensorFlow's dispatch, the optimizer's update of every
-weight), its slope the arithmetic per pair. A large intercept calls for bigger or fewer calls;
-a large slope for cheaper arithmetic.
+script's pair view (steps whose pairs share their images, about one sister pass a pair; the
+tutorial's loss, Adam, several steps per call) trains on MNIST pairs for about --pairs pairs
+per round, the batch sizes interleaved over --rounds rounds so that a slow spell of a shared
+machine hits all of them alike. Reported per batch size: the median milliseconds per step and
+pairs per CPU-second; then a line through the milliseconds per step of the two smallest batch
+sizes (larger ones can cost more per pair, once a step's activations outgrow the CPU's caches):
+its intercept is what every step costs whatever its size (Python, Keras's and TensorFlow's
+dispatch, the optimizer's update of every weight), its slope the arithmetic per pair. A large
+intercept calls for bigger or fewer calls; a large slope for cheaper arithmetic.
 """
 import argparse
 import time
@@ -29,13 +29,13 @@ def build_trainer(architecture, steps):
     import keras
 
     from pyimagesearch.augmentation import build_augmentation
-    from pyimagesearch.siamese_network import build_anchor_model, build_pair_model
+    from pyimagesearch.siamese_network import build_pair_model, build_shared_image_model
 
     keras.utils.set_random_seed(0)
     model = build_pair_model(config.IMG_SHAPE, architecture=architecture)
     augmentation = (build_augmentation(config.IMG_SHAPE, 0)
                     if ARCHITECTURES[architecture].augment else None)
-    trainer = build_anchor_model(model, augmentation)
+    trainer = build_shared_image_model(model, augmentation)
     trainer.compile(loss="binary_crossentropy", optimizer="adam", steps_per_execution=steps)
     return trainer
 
@@ -83,13 +83,14 @@ def main():
 
     import keras
 
-    from pyimagesearch.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
+    from pyimagesearch.pairs import make_pair_indices
+    from pyimagesearch.samplers import shared_image_dataset
     from pyimagesearch.training import default_precision
 
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)
     ((trainX, trainY), _) = load_training_subset(args)
-    (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(trainY, rng=0))
+    (pairIdx, pairLabels) = make_pair_indices(trainY, rng=0)
     print(f"[INFO] {describe_cpu()}")
     print(f"[INFO] {args.pairs} pairs per round, {args.rounds} round(s), {precision}")
     for architecture in architectures:
@@ -97,8 +98,7 @@ def main():
         for size in sizes:
             steps = max(1, min(config.STEPS_PER_EXECUTION, args.pairs // size))
             count = max(steps, args.pairs // size // steps * steps)
-            data = pair_dataset(trainX, rows, rowLabels, size // 2, shuffle=True,
-                                seed=0).repeat()
+            data = shared_image_dataset(trainX, pairIdx, pairLabels, size, seed=0).repeat()
             trainer = build_trainer(architecture, steps)
             trainer.fit(data, steps_per_epoch=2 * steps, verbose=0)  # trace before timing
             runs.append((size, count, trainer, data))

@@ -140,11 +140,7 @@ def gathered_batches(ds, images, count, batchSize, shuffle, seed):
     constant, or decoded from their files (a map in parallel over the batches)."""
     import tensorflow as tf
 
-    if isinstance(images, ImageFiles):
-        # decoded once already (kept in memory), or decoded batch by batch
-        load = _gatherer(images.pixels) if images.pixels is not None else _decoder(images)
-    else:
-        load = _gatherer(images)
+    load = image_loader(images)
 
     def gather(rows, rowLabels):
         return tuple(load(rows[:, j]) for j in range(int(rows.shape[1]))), rowLabels
@@ -153,6 +149,15 @@ def gathered_batches(ds, images, count, batchSize, shuffle, seed):
         ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE)
+
+
+def image_loader(images):
+    """A function from a tensor of indices to those images as a float [0, 1] batch: gathered
+    from the uint8 images held once as a constant, or decoded from their files."""
+    if isinstance(images, ImageFiles):
+        # decoded once already (kept in memory), or decoded batch by batch
+        return _gatherer(images.pixels) if images.pixels is not None else _decoder(images)
+    return _gatherer(images)
 
 
 def _gatherer(images):

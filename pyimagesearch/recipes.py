@@ -78,7 +78,7 @@ class Loss:
         return resolve(self.function)(margin, mining or self.mining)
 
     def sampler_for(self, pairs):
-        """What a training batch holds with --pairs pairs: "pairs" (drawn, the anchor view),
+        """What a training batch holds with --pairs pairs: "pairs" (drawn, sharing images),
         "in_batch" (images, every pair between them) or the loss's own "classes"."""
         return "in_batch" if self.sampler == "pairs" and pairs == "in_batch" else self.sampler
 

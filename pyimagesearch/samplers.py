@@ -3,13 +3,14 @@ triplets inside the batch, as tf.data pipelines of (images, labels) scaled to [0
 
 - in_batch_dataset: twos of a class, every image once an epoch, for the pair losses trained
   on every pair of a batch (--pairs in_batch);
-- class_balanced_dataset: P classes of K images, for the triplet losses.
-
-(The tutorial's drawn pairs are pyimagesearch.pairs's pair_dataset.)
+- class_balanced_dataset: P classes of K images, for the triplet losses;
+- shared_image_dataset: the tutorial's drawn pairs, in steps that share their images.
 """
+import collections
+
 import numpy as np
 
-from pyimagesearch.pairs import gathered_batches
+from pyimagesearch.pairs import gathered_batches, image_loader
 
 
 def class_batch_shape(labels, batchSize):
@@ -130,3 +131,114 @@ def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed):
         ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     batches = gathered_batches(ds, images, count, batchSize, False, seed)
     return batches.map(single_column)
+
+
+def shared_image_steps(pairIdx, pairsPerStep, rng):
+    """Order the pairs pairIdx (rows of two image indices) into steps of pairsPerStep that share
+    their images: each step is grown breadth-first through the pairs from one image (an image,
+    then every pair of it not yet taken, then its partners' pairs, ...), so that a step's pairs
+    mostly meet at images already in it. With the tutorial's pairs (each image in two pairs of
+    its own and about two as a partner) 64 pairs hold about 66 images, against 96 for an image
+    with its two partners and 128 for pairs on their own. Every pair once, in a random order.
+
+    Returns (order (E,): the pair rows in step order; images (total,): each step's distinct
+    images, step after step; imageSplits (steps + 1,): where each step's images start; local
+    (E, 2): each ordered pair's two images as positions among its step's images).
+    """
+    pairIdx = np.asarray(pairIdx).reshape(-1, 2)
+    count = len(pairIdx)
+    if pairsPerStep < 1:
+        raise ValueError(f"pairsPerStep must be a positive integer, got {pairsPerStep!r}")
+    shuffled = rng.permutation(count)
+    pairs = pairIdx[shuffled]
+    ends = pairs.reshape(-1)
+    imageCount = int(ends.max()) + 1 if count else 0
+    # the pairs of each image, in the shuffled order (so that they are taken in a random one)
+    byImage = np.argsort(ends, kind="stable") // 2
+    starts = np.searchsorted(np.sort(ends), np.arange(imageCount + 1))
+    left = np.bincount(ends, minlength=imageCount)  # pairs not yet taken, per image
+    # images to start from when the search runs dry: an image's pairs are never given back,
+    # so the next one with pairs left is never behind the last
+    (seeds, nextSeed) = (rng.permutation(imageCount), 0)
+    taken = np.zeros(count, bool)
+    (order, local) = (np.empty(count, np.int64), np.empty((count, 2), np.int64))
+    (stepImages, images, splits) = ({}, [], [0])
+    queue = collections.deque()
+    k = 0
+    while k < count:
+        if not queue:
+            while not left[seeds[nextSeed]]:
+                nextSeed += 1
+            queue.append(seeds[nextSeed])
+        image = queue.popleft()
+        for pair in byImage[starts[image]:starts[image + 1]]:
+            if taken[pair]:
+                continue
+            taken[pair] = True
+            (a, b) = pairs[pair]
+            left[a] -= 1
+            left[b] -= 1
+            partner = b if a == image else a
+            if partner not in stepImages:
+                queue.append(partner)
+            local[k] = (stepImages.setdefault(a, len(stepImages)),
+                        stepImages.setdefault(b, len(stepImages)))
+            order[k] = shuffled[pair]
+            k += 1
+            if k % pairsPerStep == 0 or k == count:
+                images.extend(stepImages)
+                splits.append(len(images))
+                stepImages = {}
+                # the next step goes on from here: it starts with one image, not a crowd
+                queue = collections.deque([image, partner])
+                break
+    return order, np.asarray(images, np.int64), np.asarray(splits, np.int64), local
+
+
+def shared_image_dataset(images, pairIdx, pairLabels, pairsPerStep, seed=None, fixed=False,
+                         redraw=None):
+    """The drawn pairs pairIdx (labels pairLabels) as training steps of ((pairs, images),
+    labels): a step's distinct images (n, height, width, channels) in [0, 1], gathered or
+    decoded as for pair_dataset, and its pairs as rows of two positions among them (m, 2),
+    labelled (m, 1), m = pairsPerStep but for the last step (shared_image_steps). Every pass
+    (epoch) orders the pairs anew, unless fixed (validation: the same steps every epoch);
+    redraw, when given, is called at every pass for fresh (pairIdx, pairLabels) of the same
+    number (--resample-pairs), and is not called on the first, which uses those given."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    count = len(pairIdx)
+    drawn = [(np.asarray(pairIdx), np.asarray(pairLabels, np.float32).reshape(-1, 1))]
+
+    def draw():
+        (rows, rowLabels) = drawn.pop() if drawn else redraw()
+        (order, stepImages, splits, local) = shared_image_steps(rows, pairsPerStep, rng)
+        if redraw is None and not fixed:
+            drawn.append((rows, rowLabels))
+        return stepImages, splits, local.astype(np.int32), rowLabels[order]
+
+    steps = -(-count // pairsPerStep)
+    pairSplits = np.minimum(np.arange(steps + 1) * pairsPerStep, count)
+
+    def steps_of_epoch(stepImages, splits, local, rowLabels):
+        splits = tf.reshape(splits, (steps + 1,))
+        return tf.data.Dataset.from_tensor_slices((
+            tf.RaggedTensor.from_row_splits(tf.reshape(stepImages, (-1,)), splits),
+            tf.RaggedTensor.from_row_splits(tf.reshape(local, (count, 2)), pairSplits),
+            tf.RaggedTensor.from_row_splits(tf.reshape(rowLabels, (count, 1)), pairSplits)))
+
+    def draw_epoch(_):
+        return tf.numpy_function(draw, [], (tf.int64, tf.int64, tf.int32, tf.float32),
+                                 stateful=True)
+
+    if fixed:
+        ds = steps_of_epoch(*draw())
+    else:
+        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(steps_of_epoch)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
+    load = image_loader(images)
+
+    def gather(stepImages, local, stepLabels):
+        return (local, load(stepImages)), stepLabels
+
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

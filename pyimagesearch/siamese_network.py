@@ -117,6 +117,40 @@ def build_anchor_model(pairModel, augmentation=None):
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
 
 
+def build_shared_image_model(pairModel, augmentation=None):
+    """A training view of pairModel for pairs that share their images (shared_image_dataset):
+    inputs (pairs: (m, 2) positions among the images, images: (n, ...)), output (m, 1): the
+    score of each pair, through pairModel's own distance and head. Each image goes through
+    the sister network (augmented first, when given) once however many of the pairs it is in:
+    about 66 sister passes for the tutorial's 64 pairs a step, instead of 128. It shares every
+    layer (and weight) with pairModel. (The pairs come first, so that Keras weighs each step's
+    loss by its number of pairs.)"""
+    sister = pairModel.get_layer("sister_network")
+    distance = pairModel.get_layer("euclidean_distance")
+    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    pairs = keras.Input(shape=(2,), dtype="int32", name="pairs")
+    images = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
+    embeddings = sister(augmentation(images) if augmentation is not None else images)
+    scores = distance(PairMembers(dtype="float32", name="pair_members")([embeddings, pairs]))
+    if head:
+        scores = head[0](scores)
+    return keras.Model(inputs=[pairs, images], outputs=scores, name="siamese_shared_view")
+
+
+class PairMembers(layers.Layer):
+    """(n, d) embeddings and (m, 2) positions among them -> the first and second members of
+    the m pairs."""
+
+    def call(self, inputs):
+        (embeddings, pairs) = inputs
+        embeddings = ops.cast(embeddings, self.compute_dtype)
+        return ops.take(embeddings, pairs[:, 0], axis=0), ops.take(embeddings, pairs[:, 1],
+                                                                   axis=0)
+
+    def compute_output_shape(self, shapes):
+        return (None, shapes[0][1]), (None, shapes[0][1])
+
+
 def build_in_batch_model(pairModel, augmentation=None):
     """A training view of pairModel that scores every pair of images in a batch: a batch of n
     images in (augmented first, when given), the (n, n) scores of all their pairs out, through

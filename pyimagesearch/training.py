@@ -82,8 +82,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class ValidateWith(keras.callbacks.Callback):
-    """Measures the validation data with another view of the model being trained (the anchor
-    view, on the drawn validation pairs, for a model trained on every pair of its batches) at
+    """Measures the validation data with another view of the model being trained (the
+    drawn validation pairs' view, for a model trained on every pair of its batches) at
     the end of each epoch, and adds its figures to the epoch's logs as val_loss, val_accuracy:
     the same figures, on the same pairs, as a run that trains on drawn pairs logs."""
 

@@ -42,10 +42,11 @@ def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] 200 pairs per epoch, 2 round(s), float32" in result.stdout
     results = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
-    assert len(results) == 5
+    assert len(results) == 6
     assert "keras dropout, 1 step per call" in results[0] and "(1.00x)" in results[0]
-    assert "fast dropout, 16 steps per call (default)" in results[3]
+    assert "fast dropout, 16 steps per call:" in results[3]
     assert "fast dropout, 16 steps per call, XLA" in results[4]
+    assert "fast dropout, 16 steps per call, shared images (default)" in results[5]
     for line in results:
         assert re.search(r"\d+ pairs/s \(\d+\.\d\dx\), +\d+ pairs per CPU-second "
                          r"\(\d+\.\d\dx\); per round \d+ on \d+\.\d cores, \d+ on \d+\.\d "
