@@ -343,7 +343,6 @@ def prepare_pairs(data, args):
     from pyimagesearch.samplers import (
         class_balanced_dataset,
         in_batch_dataset,
-        lone_classes,
         shared_image_dataset,
     )
 
@@ -374,22 +373,30 @@ def prepare_pairs(data, args):
     # validation pairs every way (and the resampled first epoch equals the single draw)
     if sampler == "in_batch":
         trainData = in_batch_dataset(trainX, trainY, args.batch_size, seed=args.seed)
-        lone = [str(data.class_names[label] if data.class_names else label)
-                for label in lone_classes(trainY)]
-        if lone:
-            print(f"[WARNING] {len(lone)} class(es) with a single training image make no two "
-                  f"of a class, so --pairs in_batch leaves them out of training: "
-                  f"{', '.join(lone)} (--pairs drawn pairs such an image with itself)")
+        warn_of_lone_classes(data)
     else:
-        # fresh pairs from a generator of their own, so that the test pairs stay as drawn
-        redrawRng = rng.spawn(1)[0]
-        redraw = ((lambda: make_pair_indices(trainY, redrawRng)) if args.resample_pairs
-                  else None)
+        redraw = None
+        if args.resample_pairs:
+            # fresh pairs from a generator of their own, so that the test pairs stay as drawn
+            redrawRng = rng.spawn(1)[0]
+            redraw = lambda: make_pair_indices(trainY, redrawRng)  # noqa: E731
         trainData = shared_image_dataset(trainX, pairTrain, labelTrain, args.batch_size,
                                          seed=args.seed, redraw=redraw)
     validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
                                           seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
+
+
+def warn_of_lone_classes(data):
+    """Name the classes with a single training image: --pairs in_batch leaves them out."""
+    from pyimagesearch.samplers import lone_classes
+
+    lone = [str(data.class_names[label] if data.class_names else label)
+            for label in lone_classes(data.train[1])]
+    if lone:
+        print(f"[WARNING] {len(lone)} class(es) with a single training image make no two "
+              f"of a class, so --pairs in_batch leaves them out of training: "
+              f"{', '.join(lone)} (--pairs drawn pairs such an image with itself)")
 
 
 def build_and_compile(data, args, strategy):
