@@ -7,6 +7,7 @@ triplets inside the batch, as tf.data pipelines of (images, labels) scaled to [0
 - shared_image_dataset: the tutorial's drawn pairs, in steps that share their images.
 """
 import collections
+import itertools
 
 import numpy as np
 
@@ -208,13 +209,13 @@ def shared_image_dataset(images, pairIdx, pairLabels, pairsPerStep, seed=None, f
 
     rng = np.random.default_rng(seed)
     count = len(pairIdx)
-    drawn = [(np.asarray(pairIdx), np.asarray(pairLabels, np.float32).reshape(-1, 1))]
+    passes = itertools.count()
 
     def draw():
-        (rows, rowLabels) = drawn.pop() if drawn else redraw()
+        first = next(passes) == 0
+        (rows, rowLabels) = (pairIdx, pairLabels) if first or redraw is None else redraw()
         (order, stepImages, splits, local) = shared_image_steps(rows, pairsPerStep, rng)
-        if redraw is None and not fixed:
-            drawn.append((rows, rowLabels))
+        rowLabels = np.asarray(rowLabels, np.float32).reshape(-1, 1)
         return stepImages, splits, local.astype(np.int32), rowLabels[order]
 
     steps = -(-count // pairsPerStep)
