@@ -137,7 +137,8 @@ def add_recipe_arguments(ap):
     ap.add_argument("--pairs", choices=PAIRS, default=None,
                     help="how the pair losses get their pairs: drawn (the tutorial's: each "
                          "image with one positive and one negative partner drawn from all the "
-                         "training images, 3 sister passes per 2 pairs) or in_batch (each "
+                         "training images, in steps that share their images: about 1 sister "
+                         "pass per pair) or in_batch (each "
                          "image with every other image of its batch, batches made of twos of "
                          "a class; positives and negatives weighted equally; 1 sister pass "
                          "per image, 2.5x the speed on CPUs) (default: "
