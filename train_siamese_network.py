@@ -138,10 +138,10 @@ def add_recipe_arguments(ap):
                     help="how the pair losses get their pairs: drawn (the tutorial's: each "
                          "image with one positive and one negative partner drawn from all the "
                          "training images, in steps that share their images: about 1 sister "
-                         "pass per pair) or in_batch (each "
-                         "image with every other image of its batch, batches made of twos of "
-                         "a class; positives and negatives weighted equally; 1 sister pass "
-                         "per image, 2.5x the speed on CPUs) (default: "
+                         "pass per pair) or in_batch (each image with every other image of "
+                         "its batch, batches made of twos of a class; positives and negatives "
+                         "weighted equally; 1 sister pass per image, 2.5x the speed on CPUs) "
+                         "(default: "
                          f"{recipe_defaults('pairs')}; drawn under --strategy mirrored or "
                          "multiworker)")
     ap.add_argument("--mining", choices=MINING, default=None,

@@ -125,13 +125,29 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     def draw():
         return pairs_by_anchor(*make_pair_indices(labels, rng))
 
-    # one draw per iteration of the pipeline: Keras iterates it afresh every epoch
-    ds = tf.data.Dataset.range(1).map(
-        lambda _: tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True))
-    ds = ds.flat_map(lambda rows, rowLabels: tf.data.Dataset.from_tensor_slices(
-        (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2)))))
-    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    def rows_of_pass(rows, rowLabels):
+        return tf.data.Dataset.from_tensor_slices(
+            (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2))))
+
+    ds = each_pass(draw, (tf.int64, tf.float32), rows_of_pass, count)
     return gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
+
+
+def each_pass(draw, dtypes, slices, cardinality, fixed=False):
+    """A dataset of slices(*draw()), where draw() gives numpy arrays of dtypes: called anew on
+    every pass over the dataset (Keras iterates it afresh every epoch), or once when fixed.
+    cardinality, the elements of a pass, tells Keras the steps of an epoch."""
+    import tensorflow as tf
+
+    if fixed:
+        return slices(*draw())
+
+    # a named function, not a lambda: AutoGraph finds a lambda by its source text
+    def draw_pass(_):
+        return tf.numpy_function(draw, [], dtypes, stateful=True)
+
+    ds = tf.data.Dataset.range(1).map(draw_pass).flat_map(slices)
+    return ds.apply(tf.data.experimental.assert_cardinality(cardinality))
 
 
 def gathered_batches(ds, images, count, batchSize, shuffle, seed):

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from pyimagesearch.pairs import gathered_batches, image_loader
+from pyimagesearch.pairs import each_pass, gathered_batches, image_loader
 
 
 def class_batch_shape(labels, batchSize):
@@ -113,23 +113,16 @@ def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed):
     labels of labelShape): drawn afresh on every pass, or once (fixed)."""
     import tensorflow as tf
 
-    # named functions, not lambdas: AutoGraph finds a lambda by its source text, and this
-    # module holds look-alikes
-    def draw_epoch(_):
-        return tf.numpy_function(draw, [], (tf.int64, tf.float32), stateful=True)
-
     def images_of_epoch(rows, rowLabels):
         return tf.data.Dataset.from_tensor_slices(
             (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, labelShape)))
 
+    # a named function, not a lambda: AutoGraph finds a lambda by its source text, and this
+    # module holds look-alikes
     def single_column(columns, batchLabels):
         return columns[0], batchLabels
 
-    if fixed:
-        ds = tf.data.Dataset.from_tensor_slices(draw())
-    else:
-        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(images_of_epoch)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    ds = each_pass(draw, (tf.int64, tf.float32), images_of_epoch, count, fixed)
     batches = gathered_batches(ds, images, count, batchSize, False, seed)
     return batches.map(single_column)
 
@@ -228,15 +221,8 @@ def shared_image_dataset(images, pairIdx, pairLabels, pairsPerStep, seed=None, f
             tf.RaggedTensor.from_row_splits(tf.reshape(local, (count, 2)), pairSplits),
             tf.RaggedTensor.from_row_splits(tf.reshape(rowLabels, (count, 1)), pairSplits)))
 
-    def draw_epoch(_):
-        return tf.numpy_function(draw, [], (tf.int64, tf.int64, tf.int32, tf.float32),
-                                 stateful=True)
-
-    if fixed:
-        ds = steps_of_epoch(*draw())
-    else:
-        ds = tf.data.Dataset.range(1).map(draw_epoch).flat_map(steps_of_epoch)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
+    ds = each_pass(draw, (tf.int64, tf.int64, tf.int32, tf.float32), steps_of_epoch, steps,
+                   fixed)
     load = image_loader(images)
 
     def gather(stepImages, local, stepLabels):

@@ -90,6 +90,21 @@ def build_pair_model(inputShape, embeddingDim=48, head="sigmoid", architecture="
     return keras.Model(inputs=[imgA, imgB], outputs=outputs, name="siamese_network")
 
 
+def _sister_and_scorer(pairModel):
+    """pairModel's sister network, and a function that scores pairs of its embeddings
+    (first, second) through pairModel's own distance and head: what every training view
+    shares with the model that is saved."""
+    sister = pairModel.get_layer("sister_network")
+    distance = pairModel.get_layer("euclidean_distance")
+    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+
+    def score(first, second):
+        scores = distance([first, second])
+        return head[0](scores) if head else scores
+
+    return sister, score
+
+
 def build_anchor_model(pairModel, augmentation=None):
     """A training view of pairModel that embeds each anchor image once for both of its pairs.
 
@@ -100,9 +115,7 @@ def build_anchor_model(pairModel, augmentation=None):
     independently before the sister network; it lives in this view only, so pairModel (the
     model that is saved) never holds it.
     """
-    sister = pairModel.get_layer("sister_network")
-    distance = pairModel.get_layer("euclidean_distance")
-    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    (sister, score) = _sister_and_scorer(pairModel)
     inputShape = tuple(pairModel.inputs[0].shape[1:])
     inputs = [keras.Input(shape=inputShape, name=name)
               for name in ("anchor", "positive", "negative")]
@@ -110,9 +123,7 @@ def build_anchor_model(pairModel, augmentation=None):
     if augmentation is not None:
         (anchor, positive, negative) = (augmentation(image) for image in inputs)
     featsAnchor = sister(anchor)
-    scores = [distance([featsAnchor, sister(partner)]) for partner in (positive, negative)]
-    if head:
-        scores = [head[0](score) for score in scores]
+    scores = [score(featsAnchor, sister(partner)) for partner in (positive, negative)]
     outputs = layers.Concatenate(name="pair_scores", dtype="float32")(scores)
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_anchor_view")
 
@@ -125,15 +136,11 @@ def build_shared_image_model(pairModel, augmentation=None):
     about 66 sister passes for the tutorial's 64 pairs a step, instead of 128. It shares every
     layer (and weight) with pairModel. (The pairs come first, so that Keras weighs each step's
     loss by its number of pairs.)"""
-    sister = pairModel.get_layer("sister_network")
-    distance = pairModel.get_layer("euclidean_distance")
-    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    (sister, score) = _sister_and_scorer(pairModel)
     pairs = keras.Input(shape=(2,), dtype="int32", name="pairs")
     images = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
     embeddings = sister(augmentation(images) if augmentation is not None else images)
-    scores = distance(PairMembers(dtype="float32", name="pair_members")([embeddings, pairs]))
-    if head:
-        scores = head[0](scores)
+    scores = score(*PairMembers(dtype="float32", name="pair_members")([embeddings, pairs]))
     return keras.Model(inputs=[pairs, images], outputs=scores, name="siamese_shared_view")
 
 
@@ -157,16 +164,11 @@ def build_in_batch_model(pairModel, augmentation=None):
     pairModel's own distance and head. One sister pass per image, however many pairs: n = 32
     images make 496 pairs (the diagonal, an image with itself, is left to the loss to skip).
     It shares every layer (and weight) with pairModel."""
-    sister = pairModel.get_layer("sister_network")
-    distance = pairModel.get_layer("euclidean_distance")
-    head = [layer for layer in pairModel.layers if layer.name == "similarity"]
+    (sister, score) = _sister_and_scorer(pairModel)
     inputs = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
     images = augmentation(inputs) if augmentation is not None else inputs
     embeddings = sister(images)
-    (first, second) = EveryPair(dtype="float32", name="every_pair")(embeddings)
-    scores = distance([first, second])
-    if head:
-        scores = head[0](scores)
+    scores = score(*EveryPair(dtype="float32", name="every_pair")(embeddings))
     outputs = PairGrid(dtype="float32", name="pair_scores")([scores, embeddings])
     return keras.Model(inputs=inputs, outputs=outputs, name="siamese_in_batch_view")
 
