@@ -18,14 +18,17 @@ import tempfile
 from collections import namedtuple
 
 from pyimagesearch import config
+from pyimagesearch.augmentation import DARK_BACKGROUND, IMAGE_KINDS, LIGHT_BACKGROUND, LIGHT_INK
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 from pyimagesearch.image_folders import (
     MAX_IMAGE_SIDE,
     MIN_IMAGE_SIDE,
     check_image_size,
+    dataset_name,
     has_test_folder,
     is_class_folder_tree,
     load_training_dataset,
+    resolve_dataset,
 )
 from pyimagesearch.images import COLOR_MODES
 from pyimagesearch.recipes import (
@@ -41,8 +44,9 @@ from pyimagesearch.recipes import (
 
 # the images of one run: train, validation and test halves as (images, labels); test is
 # (None, None) for class folders without test/; validation is test unless a split was held
-# out. rng is the run's one generator: the split, then every pair draw, take from it in turn
-Data = namedtuple("Data", "train validation test class_names input_shape rng")
+# out. rng is the run's one generator: the split, then every pair draw, take from it in turn;
+# kind and ink say what the images are (pyimagesearch.augmentation.image_kind)
+Data = namedtuple("Data", "train validation test class_names input_shape rng kind ink")
 # the pairs of one run: the training and validation pipelines, the validation pairs as indices
 Pairs = namedtuple("Pairs", "train_data validation_data validation")
 
@@ -57,19 +61,24 @@ def parse_args(argv=None):
     add_run_arguments(ap)
     add_verbose_argument(ap)
     args = ap.parse_args(argv)
+    # zips unpacked, several sources as a list of folders
+    (args.sources, args.dataset) = (args.dataset, resolve_dataset(args.dataset))
     fill_recipe_defaults(args)
     check_arguments(args)
     return args
 
 
 def add_data_arguments(ap):
-    ap.add_argument("--dataset", default="mnist",
+    ap.add_argument("--dataset", nargs="+", default=["mnist"], metavar="DATASET",
                     help="'mnist' downloads MNIST with Keras (or uses Keras's cache); a "
                          "Keras-layout .npz (x_train, y_train, x_test, y_test); a folder with "
                          "the four MNIST IDX files, gzipped or not; or a folder of class "
-                         "folders (one subfolder of images per class, named after it; with "
-                         "train/ and test/ trees of them, or without: then --validation-split "
-                         "of each class is held out) (default: mnist)")
+                         "folders (one subfolder of images per class, named after it; folders "
+                         "of class folders name their classes by path, Greek/character01; "
+                         "with train/ and test/ trees of them, or without: then "
+                         "--validation-split of each class is held out); zips of class "
+                         "folders (Omniglot's) and several folders or zips are read as one "
+                         "tree, classes of the same name merged (default: mnist)")
     ap.add_argument("--image-size", type=int, nargs=2, default=None,
                     metavar=("HEIGHT", "WIDTH"),
                     help="size class-folder images are resized to, each side "
@@ -83,6 +92,15 @@ def add_data_arguments(ap):
                          "for MNIST-style data, folder names for class folders; the rest are "
                          "left for measuring recognition of classes the network never saw "
                          "(default: all)")
+    ap.add_argument("--images", choices=IMAGE_KINDS, default="auto",
+                    help="what the images are, for how they are read and augmented: "
+                         "handwriting (MNIST-style data; grayscale folders whose median pixel "
+                         f"is at most {DARK_BACKGROUND:g}, bright strokes on dark, or at least "
+                         f"{LIGHT_BACKGROUND:g} with at most {LIGHT_INK:.0%} of the pixels "
+                         "below mid-grey, dark strokes on light paper like Omniglot's, read "
+                         "inverted), or photo (colour and other grayscale folders); auto "
+                         "applies that rule, the others override it; metadata.json records "
+                         "the choice (default: auto)")
     ap.add_argument("--cache-images", choices=("auto", "always", "never"), default="auto",
                     help="keep class-folder images in memory once decoded (at the model's "
                          "size, as uint8) instead of decoding every batch: auto does when "
@@ -218,7 +236,8 @@ def check_arguments(args):
     if (is_class_folder_tree(args.dataset) and not has_test_folder(args.dataset)
             and not args.validation_split):
         raise ValueError(f"--validation-split must lie strictly between 0 and 1: "
-                         f"{args.dataset} has no train/ and test/ folders, so a share of its "
+                         f"{dataset_name(args.dataset)} has no train/ and test/ folders, so "
+                         f"a share of its "
                          f"images must validate")
     if args.image_size is not None:
         check_image_size(args.image_size, "--image-size")
@@ -280,10 +299,11 @@ def load_data(args):
     and hold out the validation split when there is one."""
     import numpy as np
 
+    from pyimagesearch.augmentation import image_kind
     from pyimagesearch.datasets import keep_classes, split_validation
     from pyimagesearch.pairs import input_shape_of
 
-    if not os.path.exists(args.dataset):
+    if isinstance(args.dataset, str) and not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
     ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
         args.dataset, args.image_size, args.color_mode, cache=args.cache_images)
@@ -294,6 +314,13 @@ def load_data(args):
                                           "test images")
         print(f"[INFO] training on {len(args.classes)} classes: {', '.join(args.classes)} "
               f"({len(trainY):,} images)")
+    (kind, ink) = image_kind(trainX, args.color_mode, args.images)
+    if ink == "dark_on_light":
+        # read as MNIST is: bright strokes on a dark background (the saved model inverts
+        # the images it is given, so that its users never do)
+        print("[INFO] reading the images as handwriting: dark strokes on a light background, "
+              "inverted")
+        (trainX, testX) = (trainX.inverted(), testX.inverted() if testX is not None else None)
     (train, validation) = ((trainX, trainY), (testX, testY))
     rng = np.random.default_rng(args.seed)
     if args.validation_split:
@@ -306,7 +333,8 @@ def load_data(args):
               + ("the test images only measure the model" if testX is not None else
                  "with no test/ folder, no pairs are left to measure the model on apart from "
                  "those that chose its epoch and threshold"))
-    return Data(train, validation, (testX, testY), classNames, input_shape_of(trainX), rng)
+    return Data(train, validation, (testX, testY), classNames, input_shape_of(trainX), rng,
+                kind, ink)
 
 
 def set_up_tensorflow(args):
@@ -405,7 +433,7 @@ def build_and_compile(data, args, strategy):
     calls for, if any), then compile it with the loss's recipe; returns (model, trainer, the
     augmentation's kind or None, validator): with --pairs in_batch the validator is the view
     that measures the drawn validation pairs, otherwise None (the trainer does)."""
-    from pyimagesearch.augmentation import augmentation_for, build_augmentation
+    from pyimagesearch.augmentation import build_augmentation
     from pyimagesearch.samplers import steps_per_epoch
     from pyimagesearch.siamese_network import (
         build_anchor_model,
@@ -418,7 +446,7 @@ def build_and_compile(data, args, strategy):
 
     print("[INFO] building siamese network...")
     loss = loss_named(args.loss)
-    kind = augmentation_for(data.train[0], args.color_mode) if args.augment else None
+    kind = data.kind if args.augment else None
     # several steps per call only on one device: under tf.distribute, Keras 3's multi-step
     # loop fails ("You must feed a value for placeholder tensor", keras-team/keras#19246)
     steps = config.STEPS_PER_EXECUTION if args.strategy == "default" else 1
@@ -559,13 +587,15 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "loss": args.loss, "score": loss.score, "threshold": evaluation["threshold"],
         "margin": args.margin if loss.margin is not None else None, "mining": args.mining,
         "input_shape": list(data.input_shape), "color_mode": args.color_mode,
-        "class_names": data.class_names, "classes": args.classes, "dataset": args.dataset,
+        "class_names": data.class_names, "classes": args.classes,
+        "dataset": " ".join(args.sources),
         "epochs": epochsRun,
         "epoch_kept": epochKept, "batch_size": args.batch_size,
         "resample_pairs": args.resample_pairs,
         "pairs": args.pairs if loss.sampler == "pairs" else None,
         "architecture": args.architecture,
-        "augment": args.augment, "augmentation": augmentation,
+        "augment": args.augment, "augmentation": augmentation, "images": data.kind,
+        "ink": data.ink,
         "learning_rate": args.learning_rate, "schedule": args.schedule,
         "weight_decay": args.weight_decay, "validation_split": args.validation_split,
         **choice, "seed": args.seed, "precision": precision, "strategy": args.strategy,

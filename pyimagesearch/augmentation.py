@@ -14,9 +14,14 @@ from keras import layers, ops
 
 # the kinds of augmentation, by the data they are made for
 AUGMENTATIONS = ("handwriting", "photo")
+# what --images takes: the kind, or auto (the rule of image_kind)
+IMAGE_KINDS = ("auto", "handwriting", "photo")
 # grayscale images whose median pixel is this dark are taken for ink on a dark background
 DARK_BACKGROUND = 0.1
-
+# ... and those whose median pixel is this light, with at most LIGHT_INK of their pixels
+# darker than mid-grey, for dark ink on light paper (Omniglot's drawings, scanned signatures)
+LIGHT_BACKGROUND = 0.9
+LIGHT_INK = 0.25
 
 @keras.saving.register_keras_serializable(package="pyimagesearch")
 class RandomStrokeWidth(layers.Layer):
@@ -56,21 +61,32 @@ class RandomStrokeWidth(layers.Layer):
                 "thinning": self.thinning, "seed": self.seed}
 
 
-def augmentation_for(images, colorMode="grayscale", sample=256):
-    """The augmentation the data calls for: "handwriting" for MNIST-style arrays and grayscale
-    images of bright strokes on a dark background (their median pixel at most DARK_BACKGROUND
-    over up to `sample` of them), "photo" for colour images and any other grayscale ones.
+def image_kind(images, colorMode="grayscale", kind="auto", sample=256):
+    """(kind, ink) of the images: ("handwriting", "light_on_dark") for MNIST-style arrays and
+    grayscale images of bright strokes on a dark background (their median pixel at most
+    DARK_BACKGROUND), ("handwriting", "dark_on_light") for grayscale images of dark strokes on
+    a light background (median at least LIGHT_BACKGROUND, at most LIGHT_INK of the pixels
+    below 0.5), ("photo", None) for colour images and any other grayscale ones; up to `sample`
+    images are looked at. kind "handwriting" or "photo" (--images) overrides the rule; the
+    ink of handwriting is still read off the images.
 
-    images is a uint8 array (MNIST-style data: always handwriting) or ImageFiles."""
+    images is a uint8 array (MNIST-style data: always light on dark) or ImageFiles."""
     from pyimagesearch.pairs import load_images
 
+    if kind not in IMAGE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(IMAGE_KINDS)}, got {kind!r}")
     if isinstance(images, np.ndarray):
-        return "handwriting"
-    if colorMode == "rgb":
-        return "photo"
+        return ("photo", None) if kind == "photo" else ("handwriting", "light_on_dark")
+    if kind == "photo" or (kind == "auto" and colorMode == "rgb"):
+        return "photo", None
     shown = np.linspace(0, len(images) - 1, min(sample, len(images))).astype(int)
-    return ("handwriting" if np.median(load_images(images, shown)) <= DARK_BACKGROUND
-            else "photo")
+    pixels = load_images(images, shown)
+    median = float(np.median(pixels))
+    if median >= LIGHT_BACKGROUND and float(np.mean(pixels < 0.5)) <= LIGHT_INK:
+        return "handwriting", "dark_on_light"
+    if median <= DARK_BACKGROUND or kind == "handwriting":
+        return "handwriting", "dark_on_light" if median > 0.5 else "light_on_dark"
+    return "photo", None
 
 
 def build_augmentation(inputShape, seed=None, kind="handwriting"):

@@ -16,7 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from pyimagesearch.datasets import IDX_FILES, DatasetError, idx_file_names
-from pyimagesearch.images import COLOR_MODES, color_mode_of, list_image_paths, load_image
+from pyimagesearch.images import (
+    COLOR_MODES,
+    IMAGE_EXTENSIONS,
+    color_mode_of,
+    list_image_paths,
+    load_image,
+)
 
 # sides outside these make no sense for the networks here: under 8 pixels the small VGG's
 # three poolings leave nothing, over 1024 one batch's activations outgrow a laptop's memory
@@ -39,7 +45,7 @@ class ImageFiles:
     per path, decoded once already: see check_images) nothing is decoded again.
     """
 
-    def __init__(self, paths, size, colorMode="grayscale", pixels=None):
+    def __init__(self, paths, size, colorMode="grayscale", pixels=None, invert=False):
         check_image_size(size)
         if colorMode not in COLOR_MODES:
             raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
@@ -51,13 +57,21 @@ class ImageFiles:
             raise ValueError(f"pixels must be shaped {(len(self.paths), *self.input_shape)}, "
                              f"got {np.shape(pixels)}")
         self.pixels = pixels
+        # dark ink on light paper, read as bright strokes on a dark background
+        self.invert = bool(invert)
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
         return ImageFiles(self.paths[index], self.size, self.color_mode,
-                          None if self.pixels is None else self.pixels[index])
+                          None if self.pixels is None else self.pixels[index], self.invert)
+
+    def inverted(self):
+        """The same files read inverted (1 - pixel): dark strokes on light paper become the
+        bright strokes on a dark background that handwriting is read as."""
+        return ImageFiles(self.paths, self.size, self.color_mode,
+                          None if self.pixels is None else 255 - self.pixels, not self.invert)
 
     @property
     def input_shape(self):
@@ -80,7 +94,7 @@ class ImageFiles:
             path = os.fsdecode(path) if isinstance(path, bytes) else str(path)
             batch[i] = load_image(path, self.size, colorMode=self.color_mode)[0].reshape(
                 self.input_shape)
-        return batch
+        return 1.0 - batch if self.invert else batch
 
 
 def check_image_size(size, what="the image size"):
@@ -93,7 +107,10 @@ def check_image_size(size, what="the image size"):
 
 
 def is_class_folder_tree(path):
-    """Whether path is a folder to read as class folders: a folder without MNIST IDX files."""
+    """Whether path (or each of a list of paths) is a folder to read as class folders: a
+    folder without MNIST IDX files."""
+    if not isinstance(path, str):
+        return bool(path) and all(is_class_folder_tree(one) for one in path)
     if not os.path.isdir(path):
         return False
     names = {name.lower() for name in os.listdir(path)}
@@ -102,48 +119,116 @@ def is_class_folder_tree(path):
 
 
 def has_test_folder(root):
-    """Whether root holds train/ and test/ trees rather than the class folders themselves."""
-    return all(os.path.isdir(os.path.join(root, name)) for name in ("train", "test"))
+    """Whether root (or each of a list of roots) holds train/ and test/ trees rather than the
+    class folders themselves."""
+    roots = [root] if isinstance(root, str) else root
+    return all(os.path.isdir(os.path.join(one, name)) for one in roots
+               for name in ("train", "test"))
 
 
 def class_folders(root):
-    """[(class name, folder)] of root's subfolders, sorted by name (hidden ones left out)."""
-    return sorted((entry.name, entry.path) for entry in os.scandir(root)
-                  if entry.is_dir() and not entry.name.startswith("."))
+    """[(class name, folder)] of the classes under root, sorted by name (hidden folders left
+    out). A folder that holds image files itself is a class (with the images of its
+    subfolders); a folder that holds only folders groups the classes below it, which are named
+    by their path from root: Omniglot's Greek/character01."""
+    found = []
+    for entry in sorted(os.scandir(root), key=lambda entry: entry.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        if _holds_images(entry.path) or not _subfolders(entry.path):
+            found.append((entry.name, entry.path))
+        else:
+            found += [(f"{entry.name}/{name}", folder)
+                      for (name, folder) in class_folders(entry.path)]
+    return sorted(found)
 
 
-def scan_classes(root, classNames=None):
-    """(paths, labels, class names) of the images in root's class folders.
+def _holds_images(folder):
+    return any(entry.is_file() and entry.name.lower().endswith(IMAGE_EXTENSIONS)
+               for entry in os.scandir(folder))
+
+
+def _subfolders(folder):
+    return [entry for entry in os.scandir(folder)
+            if entry.is_dir() and not entry.name.startswith(".")]
+
+
+def scan_classes(root, classNames=None, log=print):
+    """(paths, labels, class names) of the images in the class folders under root (a folder,
+    or a list of folders whose classes are merged by name: a file met again at the same place
+    in a class of the same name is counted once).
 
     Labels number the sorted class names from 0; with classNames (those of the training
     folder) a class folder must be one of them and keeps its label. Raises DatasetError for
     fewer than two classes or a class folder without images.
     """
-    folders = class_folders(root)
+    roots = [root] if isinstance(root, str) else list(root)
+    (members, duplicates) = ({}, 0)
+    for one in roots:
+        for (name, folder) in class_folders(one):
+            files = members.setdefault(name, {})
+            for path in list_image_paths(folder, "class folder"):
+                relative = os.path.relpath(path, folder)
+                duplicates += relative in files
+                files.setdefault(relative, path)
+    where = " and ".join(roots)
+    # a lone train/ (or test/) of class folders is a split whose other half is missing
+    splits = sorted({name.split("/")[0] for name in members if "/" in name}
+                    & {"train", "test"})
+    if splits:
+        raise DatasetError(f"{where} has a {splits[0]}/ folder but not both train/ and test/ "
+                           f"(they are read as splits only together): put each class's images "
+                           f"in a subfolder named after the class, or add the other split")
+    if duplicates:
+        log(f"[INFO] {duplicates:,} file(s) found in more than one of {where} counted once")
     if classNames is None:
-        if len(folders) < 2:
-            lone = " (train/ and test/ are read as splits only together)" if any(
-                name in ("train", "test") for (name, _) in folders) else ""
-            raise DatasetError(f"{root} has {len(folders)} class folder(s): put each class's "
+        if len(members) < 2:
+            raise DatasetError(f"{where} has {len(members)} class folder(s): put each class's "
                                f"images in a subfolder named after the class, at least two "
-                               f"classes{lone}")
-        classNames = [name for (name, _) in folders]
+                               f"classes")
+        classNames = sorted(members)
     else:
-        unknown = [name for (name, _) in folders if name not in classNames]
+        unknown = [name for name in sorted(members) if name not in classNames]
         if unknown:
-            raise DatasetError(f"{root} has class folder(s) the training images lack: "
+            raise DatasetError(f"{where} has class folder(s) the training images lack: "
                                f"{', '.join(map(repr, unknown))}")
-    (paths, labels, empty) = ([], [], [])
-    for (name, folder) in folders:
-        found = list_image_paths(folder, "class folder")
-        if not found:
-            empty.append(name)
-        paths += found
-        labels += [classNames.index(name)] * len(found)
+    empty = [name for name in sorted(members) if not members[name]]
     if empty:
-        raise DatasetError(f"{root}: class folder(s) with no images: "
+        raise DatasetError(f"{where}: class folder(s) with no images: "
                            f"{', '.join(map(repr, empty))}")
+    index = {name: label for (label, name) in enumerate(classNames)}
+    (paths, labels) = ([], [])
+    for name in sorted(members):
+        found = sorted(members[name].values())
+        paths += found
+        labels += [index[name]] * len(found)
     return np.asarray(paths, dtype=str), np.asarray(labels, np.int64), list(classNames)
+
+
+def resolve_dataset(sources, log=print):
+    """What --dataset names, ready to read: one path as it is (MNIST-style data or a folder of
+    class folders), zips of class folders unpacked (pyimagesearch.archives), several sources
+    as the list of their folders, whose classes are merged by name."""
+    from pyimagesearch.archives import is_zip, unpacked_zip
+
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    if len(sources) == 1 and not is_zip(sources[0]):
+        return sources[0]
+    roots = []
+    for source in sources:
+        if is_zip(source):
+            roots.append(unpacked_zip(source, log=log))
+        elif is_class_folder_tree(source):
+            roots.append(source)
+        else:
+            raise DatasetError(f"{source} is neither a folder of class folders nor a zip of "
+                               f"them; several --dataset sources must each be one")
+    return roots[0] if len(roots) == 1 else roots
+
+
+def dataset_name(dataset):
+    """A dataset as a message names it: its path, or its folders joined by " and "."""
+    return dataset if isinstance(dataset, str) else " and ".join(dataset)
 
 
 def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
@@ -204,17 +289,18 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
     no readable image, or the folders are not laid out as classes.
     """
     check_image_size(size)
-    splits = [("train", os.path.join(root, "train")), ("test", os.path.join(root, "test"))]
-    if not has_test_folder(root):
-        splits = [("", root)]
+    roots = [root] if isinstance(root, str) else list(root)
+    splits = [(split, [os.path.join(one, split) for one in roots]) for split in ("train", "test")]
+    if not has_test_folder(roots):
+        splits = [("", roots)]
     start = time.perf_counter()
     (loaded, classNames, skipped, perImage) = ([], None, [], [])
     for (split, folder) in splits:
         if testOnly and split == "train":
-            classNames = [name for (name, _) in class_folders(folder)]
+            classNames = sorted({name for one in folder for (name, _) in class_folders(one)})
             loaded.append((None, None))
             continue
-        (paths, labels, classNames) = scan_classes(folder, classNames)
+        (paths, labels, classNames) = scan_classes(folder, classNames, log)
         (bad, pixels, seconds) = check_images(paths, size, colorMode, cache)
         skipped += bad
         perImage.append(seconds)
@@ -222,8 +308,8 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
         keep = np.array([path not in unreadable for path in paths], bool)
         for label in np.unique(labels):
             if not keep[labels == label].any():
-                raise DatasetError(f"{folder}: class {classNames[label]!r} has no readable "
-                                   f"image")
+                raise DatasetError(f"{' and '.join(folder)}: class {classNames[label]!r} "
+                                   f"has no readable image")
         loaded.append((ImageFiles(paths[keep], size, colorMode,
                                   None if pixels is None else pixels[keep]), labels[keep]))
     if skipped:
@@ -234,7 +320,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
     counts = ", ".join(f"{split}/ {len(files):,}" for ((split, _), (files, _))
                        in zip(splits, loaded) if files is not None) if len(splits) > 1 else None
     log(f"[INFO] found {sum(len(files) for (files, _) in loaded if files is not None):,} images of "
-        f"{len(classNames)} classes in {root}" + (f" ({counts})" if counts else "")
+        f"{len(classNames)} classes in {' and '.join(roots)}" + (f" ({counts})" if counts else "")
         + f", checked in {time.perf_counter() - start:.1f} s; read at "
         f"{size[0]}x{size[1]} {colorMode}")
     cachedBytes = sum(files.pixels.nbytes for (files, _) in loaded
@@ -276,7 +362,7 @@ def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=pr
 
     if is_class_folder_tree(dataset):
         # class folders: paths and labels only, each batch is decoded from disk
-        log(f"[INFO] loading images from {dataset}...")
+        log(f"[INFO] loading images from {dataset_name(dataset)}...")
         (train, test, classNames) = load_image_folders(dataset, imageSize or (28, 28),
                                                        colorMode, log, cache)
         return train, test or (None, None), classNames

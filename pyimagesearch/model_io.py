@@ -28,20 +28,24 @@ class ModelError(ValueError):
     """A model path that is missing or does not hold a usable siamese SavedModel."""
 
 
-def export_model(model, path):
-    """Write the pair model as a SavedModel at path with the `serve` and `embed` endpoints."""
+def export_model(model, path, invert=False):
+    """Write the pair model as a SavedModel at path with the `serve` and `embed` endpoints.
+    With invert (a model trained on dark ink on light paper, read inverted), both endpoints
+    take the images as they are and invert them first."""
     import keras
     import tensorflow as tf
 
     sister = model.get_layer("sister_network")
     shape = (None, *model.inputs[0].shape[1:])
+    seen = (lambda images: 1.0 - images) if invert else (lambda images: images)
     archive = keras.export.ExportArchive()
-    archive.track_and_add_endpoint(
-        "serve", model, [[tf.TensorSpec(shape, tf.float32, name=name)
-                          for name in ("image_a", "image_b")]])
-    archive.track(sister)
+    archive.track(model)
+    # one argument, the pair of image batches, as Keras's own export of the model takes it
+    archive.add_endpoint("serve", lambda pair: model([seen(pair[0]), seen(pair[1])]),
+                         input_signature=[[tf.TensorSpec(shape, tf.float32, name=name)
+                                           for name in ("image_a", "image_b")]])
     # float32 whatever the precision the model was trained in
-    archive.add_endpoint("embed", lambda images: tf.cast(sister(images), tf.float32),
+    archive.add_endpoint("embed", lambda images: tf.cast(sister(seen(images)), tf.float32),
                          input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
     archive.write_out(path, verbose=False)
 
@@ -57,7 +61,8 @@ def save_model(model, modelPath, metadata=None):
     # unique per save, even for two saves in one process
     partial = f"{modelPath}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        export_model(model, partial)
+        export_model(model, partial,
+                     invert=(metadata or {}).get("ink") == "dark_on_light")
         with open(os.path.join(partial, METADATA_FILE), "w") as f:
             json.dump({**DEFAULT_METADATA, **(metadata or {})}, f, indent=2, sort_keys=True)
         _swap_in(partial, modelPath)

@@ -196,6 +196,29 @@ def episode_figure(plt, supportImages, supportNames, queryImage, answer, title):
     return fig
 
 
+def runs_figure(plt, rows, title):
+    """One-shot runs, a row each: (name, query image, candidate images, pick, answer). The
+    pick is framed green when right, red when wrong (the right candidate then in green)."""
+    columns = max(len(candidates) for (_, _, candidates, _, _) in rows) + 1
+    fig = plt.figure(figsize=(0.9 * columns, 1.05 * len(rows) + 0.4))
+    plt.suptitle(title, fontsize=10)
+    for (r, (name, query, candidates, pick, answer)) in enumerate(rows):
+        for (i, image) in enumerate([query, *candidates]):
+            ax = fig.add_subplot(len(rows), columns, r * columns + i + 1)
+            ax.imshow(image, cmap=plt.cm.gray, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(name, fontsize=7)
+                ax.set_title("query", fontsize=7)
+            framed = {pick + 1: "green" if pick == answer else "red", answer + 1: "green"}
+            for spine in ax.spines.values():
+                spine.set_visible(i in framed)
+                spine.set_color(framed.get(i, "black"))
+                spine.set_linewidth(3)
+    return fig
+
+
 class Figures:
     """A script's figures: with an output folder each is saved as output/{name}_01.png, ...
     as it comes (and closed), then a montage; without one they are shown in windows at the

@@ -201,3 +201,36 @@ def write_digit_classes(root, perClass, seed=0, classNames=("zero", "one", "two"
                 ext = "png"
             cv2.imwrite(str(folder / f"{i:03d}.{ext}"), image)
     return root
+
+
+def write_alphabets(root, alphabets=(("Alpha", 4), ("Beta", 3)), drawers=3, seed=0,
+                    wrapper=None):
+    """An Omniglot-like tree of rendered digits (not Omniglot's drawings) as dark strokes on
+    white: ALPHABET/characterNN/ID_DD.png, DD the drawer; alphabets is (name, characters)
+    pairs, character n of every alphabet a digit n (so alphabets share their shapes).
+    wrapper puts the tree in a folder of that name, as Omniglot's zips do."""
+    import cv2
+
+    from pyimagesearch.digits import render_digit
+
+    rng = np.random.default_rng(seed)
+    base = root / wrapper if wrapper else root
+    for (a, (alphabet, characters)) in enumerate(alphabets):
+        for c in range(characters):
+            folder = base / alphabet / f"character{c + 1:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for d in range(drawers):
+                image = 255 - cv2.resize(render_digit(c % 10, rng), (32, 32))
+                cv2.imwrite(str(folder / f"{a + 1:02d}{c + 1:02d}_{d + 1:02d}.png"), image)
+    return root
+
+
+def zip_folder(folder, path):
+    """Zip folder's files (paths relative to folder) into path; returns path."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return path

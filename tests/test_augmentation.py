@@ -52,28 +52,49 @@ def test_the_saved_model_holds_no_augmentation_and_scores_the_same_twice(digits)
     np.testing.assert_allclose(anchorScores[:, :1], once, rtol=1e-5)
 
 
-def test_the_kind_of_augmentation_follows_the_data(tmp_path):
+def test_the_kind_of_images_follows_the_data(tmp_path):
     from conftest import write_colour_only_classes, write_digit_classes
 
-    from pyimagesearch.augmentation import augmentation_for
+    from pyimagesearch.augmentation import image_kind
     from pyimagesearch.image_folders import load_image_folders
 
-    assert augmentation_for(np.zeros((4, 28, 28), np.uint8)) == "handwriting"
-    digits = load_image_folders(str(write_digit_classes(tmp_path / "digits", 6)),
-                                log=lambda line: None).train[0]
-    assert augmentation_for(digits) == "handwriting"
-    colour = load_image_folders(str(write_colour_only_classes(tmp_path / "colour", 6)),
-                                (24, 24), "rgb", log=lambda line: None).train[0]
-    assert augmentation_for(colour, "rgb") == "photo"
-    # the same digits as dark ink on white paper are not handwriting on a dark background
+    def loaded(root, *args):
+        return load_image_folders(str(root), *args, log=lambda line: None).train[0]
+
+    assert image_kind(np.zeros((4, 28, 28), np.uint8)) == ("handwriting", "light_on_dark")
+    digits = loaded(write_digit_classes(tmp_path / "digits", 6))
+    assert image_kind(digits) == ("handwriting", "light_on_dark")
+    colour = loaded(write_colour_only_classes(tmp_path / "colour", 6), (24, 24), "rgb")
+    assert image_kind(colour, "rgb") == ("photo", None)
+    # the same digits as dark ink on white paper are handwriting too, to be read inverted
     paper = tmp_path / "paper"
     for path in sorted((tmp_path / "digits").rglob("*.png")):
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image.ndim == 2 and image.dtype == np.uint8:
             (paper / path.parent.name).mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(paper / path.parent.name / path.name), 255 - image)
-    inverted = load_image_folders(str(paper), log=lambda line: None).train[0]
-    assert augmentation_for(inverted) == "photo"
+    inverted = loaded(paper)
+    assert image_kind(inverted) == ("handwriting", "dark_on_light")
+    np.testing.assert_allclose(inverted.inverted().load(), 1 - inverted.load(), atol=1e-6)
+    # the flag overrides the rule
+    assert image_kind(inverted, kind="photo") == ("photo", None)
+    assert image_kind(colour, "rgb", kind="handwriting") == ("handwriting", "light_on_dark")
+
+
+def test_grey_photos_are_not_handwriting(tmp_path):
+    from pyimagesearch.augmentation import image_kind
+    from pyimagesearch.image_folders import load_image_folders
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            # a light scene with large dark areas: light, but not ink on paper
+            image = np.full((24, 24), 235, np.uint8)
+            image[:, :10] = rng.integers(0, 90, (24, 10))
+            cv2.imwrite(str(tmp_path / name / f"{i}.png"), image)
+    files = load_image_folders(str(tmp_path), (24, 24), log=lambda line: None).train[0]
+    assert image_kind(files) == ("photo", None)
 
 
 def test_photo_augmentation_changes_training_images_only(digits):

@@ -38,11 +38,24 @@ def test_round_trip_gives_the_same_scores_and_metadata(model, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
 
 
+def test_a_model_of_dark_ink_on_light_paper_takes_the_images_as_they_are(model, tmp_path):
+    # trained on inverted images, it inverts what it is given: its users never do
+    path = str(tmp_path / "siamese_model")
+    save_model(model, path, metadata={"ink": "dark_on_light"})
+    loaded = SiameseModel(path)
+    (a, b) = some_pairs()
+    np.testing.assert_allclose(loaded.predict(a, b),
+                               model.predict([1 - a, 1 - b], verbose=0)[:, 0], rtol=1e-5)
+    sister = model.get_layer("sister_network")
+    np.testing.assert_allclose(loaded.embed(a), sister.predict(1 - a, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_a_failed_export_keeps_the_previous_model(model, tmp_path, monkeypatch):
     path = str(tmp_path / "siamese_model")
     save_model(model, path, metadata={"epochs": 1})
 
-    def half_written_export(model, filepath):
+    def half_written_export(model, filepath, **options):
         os.makedirs(filepath)
         open(os.path.join(filepath, "saved_model.pb"), "wb").close()
         raise OSError("No space left on device")

@@ -29,6 +29,12 @@ def parse_args():
                     help="as for train_siamese_network.py: mnist, a .npz, an IDX folder, or "
                          "class folders with a test/ folder (read at the model's size and "
                          "colour mode) (default: mnist)")
+    ap.add_argument("--runs", default=None, metavar="DIR",
+                    help="score one-shot runs in Lake's Omniglot layout instead (runNN/"
+                         "training, runNN/test, class_labels.txt; python -m "
+                         "tools.make_oneshot_runs writes them): each test image takes the "
+                         "class of its nearest training image; the mean accuracy over the runs "
+                         "with its 95%% interval, and each run's; --episode-figure draws a few")
     ap.add_argument("--digits", type=int, default=500,
                     help="rendered digits to measure on too; 0 skips them (for a dataset "
                          "that is not digits) (default: 500)")
@@ -78,6 +84,12 @@ def main():
     from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
 
     model = SiameseModel(args.model)
+    if args.runs:
+        results = {"oneshot_runs": measure_runs(model, args)}
+        if args.record:
+            update_metadata(args.model, results)
+            print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+        return
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
     check_threshold(threshold, model.metadata["score"])
     (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
@@ -101,6 +113,56 @@ def main():
     if args.record:
         update_metadata(args.model, results)
         print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+
+
+def measure_runs(model, args):
+    """Score the one-shot runs of args.runs: their mean accuracy, its interval and each
+    run's; draw the first few into args.episode_figure."""
+    from pyimagesearch.model_inputs import input_loader
+    from pyimagesearch.oneshot_runs import mean_with_interval, read_runs, score_runs
+
+    model.check_embed()
+    runs = read_runs(args.runs)
+    # every image loaded once, so that the conversions are reported once
+    paths = sorted({path for run in runs for path in run.training + run.test})
+    images = dict(zip(paths, input_loader(model.metadata, False)(paths, None)[1]))
+
+    def embed(paths):
+        return model.embed(np.stack([images[path] for path in paths]).reshape(
+            -1, *model.input_shape))
+
+    scored = score_runs(runs, embed)
+    accuracies = [accuracy for (_, _, accuracy) in scored]
+    (mean, low, high) = mean_with_interval(accuracies)
+    ways = sorted({len(run.training) for run in runs})
+    print(f"[INFO] {'/'.join(map(str, ways))}-way one-shot runs of {args.runs}: "
+          f"{', '.join(f'{one.name} {accuracy:.2f}' for (one, _, accuracy) in scored)}")
+    print(f"[INFO] mean accuracy over {len(runs)} run(s): {mean:.4f} (95% {low:.4f}-"
+          f"{high:.4f}, chance {1 / min(ways):.4f})")
+    if args.episode_figure:
+        draw_runs(scored, images, args.episode_figure)
+    return {"runs": args.runs, "accuracy": mean, "low": low, "high": high,
+            "per_run": {one.name: accuracy for (one, _, accuracy) in scored}}
+
+
+def draw_runs(scored, images, path, most=4):
+    """The first test item of the first `most` runs (their first wrong one where there is
+    one), its candidates and the pick; images maps each path to its loaded image."""
+    from pyimagesearch.plotting import pyplot, runs_figure
+
+    plt = pyplot()
+    rows = []
+    for (oneRun, picks, _) in scored[:most]:
+        wrong = np.flatnonzero(picks != oneRun.answers)
+        item = int(wrong[0]) if len(wrong) else 0
+        rows.append((oneRun.name, images[oneRun.test[item]],
+                     [images[path] for path in oneRun.training], int(picks[item]),
+                     int(oneRun.answers[item])))
+    fig = runs_figure(plt, rows, "one-shot runs: the query, its candidates, the pick "
+                                 "(green right, red wrong)")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    print(f"[INFO] drew {len(rows)} run(s) into {path}")
 
 
 def measure_pairs(model, name, images, labels, threshold, seed):
