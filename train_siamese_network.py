@@ -18,8 +18,9 @@ import tempfile
 from collections import namedtuple
 
 from pyimagesearch import config
-from pyimagesearch.augmentation import DARK_BACKGROUND, IMAGE_KINDS, LIGHT_BACKGROUND, LIGHT_INK
+from pyimagesearch.checkpoints import TrainingLock, check_resume, state_folder
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
+from pyimagesearch.config import DARK_BACKGROUND, IMAGE_KINDS, LIGHT_BACKGROUND, LIGHT_INK
 from pyimagesearch.image_folders import (
     MAX_IMAGE_SIDE,
     MIN_IMAGE_SIDE,
@@ -49,6 +50,8 @@ from pyimagesearch.recipes import (
 Data = namedtuple("Data", "train validation test class_names input_shape rng kind ink")
 # the pairs of one run: the training and validation pipelines, the validation pairs as indices
 Pairs = namedtuple("Pairs", "train_data validation_data validation")
+# the run's checkpoint folder (pyimagesearch.checkpoints) and its state
+Run = namedtuple("Run", "folder state")
 
 
 def parse_args(argv=None):
@@ -65,7 +68,40 @@ def parse_args(argv=None):
     (args.sources, args.dataset) = (args.dataset, resolve_dataset(args.dataset))
     fill_recipe_defaults(args)
     check_arguments(args)
+    if args.output is None:
+        args.output = default_output(args.sources, args.dataset)
+    check_output_is_free(args)
     return args
+
+
+def default_output(sources, dataset):
+    """output/ for MNIST-style data (the tutorial's), output/NAME for class folders and
+    zips: NAME is the first source's file or folder name without its extension."""
+    if not is_class_folder_tree(dataset):
+        return config.BASE_OUTPUT
+    name = os.path.splitext(os.path.basename(os.path.normpath(sources[0])))[0]
+    return os.path.join(config.BASE_OUTPUT, name or "dataset")
+
+
+def check_output_is_free(args):
+    """Refuse (ValueError) to replace a model trained on other data unless --overwrite."""
+    from pyimagesearch.model_io import METADATA_FILE, read_metadata
+
+    modelPath = config.output_paths(args.output, args.loss, args.architecture)[0]
+    if args.overwrite or not os.path.isfile(os.path.join(modelPath, METADATA_FILE)):
+        return
+    trainedOn = read_metadata(modelPath).get("dataset")
+    if trainedOn is not None and same_data(trainedOn) != same_data(args.sources):
+        raise ValueError(f"{modelPath} holds a model trained on {trainedOn}: pass --output "
+                         f"DIR to write this one elsewhere, or --overwrite to replace it")
+
+
+def same_data(dataset):
+    """What two datasets (a path, or a list of them) are compared by: MNIST however it is
+    reached (Keras's download or a copy of mnist.npz), any other by its real paths."""
+    sources = [dataset] if isinstance(dataset, str) else list(dataset)
+    return tuple("mnist" if source == "mnist" or os.path.basename(source) == "mnist.npz"
+                 else os.path.realpath(source) for source in sources)
 
 
 def add_data_arguments(ap):
@@ -95,9 +131,10 @@ def add_data_arguments(ap):
     ap.add_argument("--images", choices=IMAGE_KINDS, default="auto",
                     help="what the images are, for how they are read and augmented: "
                          "handwriting (MNIST-style data; grayscale folders whose median pixel "
-                         f"is at most {DARK_BACKGROUND:g}, bright strokes on dark, or at least "
-                         f"{LIGHT_BACKGROUND:g} with at most {LIGHT_INK:.0%} of the pixels "
-                         "below mid-grey, dark strokes on light paper like Omniglot's, read "
+                         f"is at most {DARK_BACKGROUND:g}, bright strokes on dark, or at "
+                         f"least {LIGHT_BACKGROUND:g} with at most {round(100 * LIGHT_INK)}%% "
+                         "of the pixels below mid-grey, dark strokes on light paper like "
+                         "Omniglot's, read "
                          "inverted), or photo (colour and other grayscale folders); auto "
                          "applies that rule, the others override it; metadata.json records "
                          "the choice (default: auto)")
@@ -169,10 +206,15 @@ def add_recipe_arguments(ap):
 
 
 def add_run_arguments(ap):
-    ap.add_argument("--output", default=config.BASE_OUTPUT,
+    ap.add_argument("--output", default=None,
                     help="folder for the model (siamese_model/), the history plot (plot.png), "
                          "the per-epoch log (training_log.csv) and the ROC plot (roc.png) "
-                         f"(default: {config.BASE_OUTPUT})")
+                         f"(default: {config.BASE_OUTPUT} for MNIST-style data, as in the "
+                         f"tutorial; {config.BASE_OUTPUT}/NAME for class folders or zips, NAME "
+                         "the first one's, so that the shipped models stay as they are)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace a model in --output that was trained on other data (without "
+                         "it, such a model is kept and training refuses to start)")
     ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
                     help="float32, or mixed_bfloat16 (bfloat16 compute, float32 weights; "
                          "faster where the hardware has bfloat16) (default: mixed_bfloat16 on "
@@ -188,6 +230,11 @@ def add_run_arguments(ap):
                     help="draw fresh pairs every epoch (each image still anchors one positive "
                          "and one negative pair) instead of the tutorial's single draw; the "
                          "validation pairs stay fixed (default: off)")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on with the unfinished run in --output (one killed or stopped "
+                         "before its last epoch), from its last whole epoch: the same command "
+                         "plus --resume; without it, an unfinished run there is refused, "
+                         "never overwritten")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
@@ -267,8 +314,11 @@ def main(argv=None):
     # only the chief writes into --output; the other workers write into a scratch folder
     # that they remove at the end
     output = args.output if not multiworker or is_chief() else tempfile.mkdtemp()
+    modelPath = config.output_paths(output, args.loss, args.architecture)[0]
     try:
-        model = train(args, output)
+        with TrainingLock(modelPath):
+            resumed = check_resume(state_folder(modelPath), args)
+            model = train(args, output, resumed)
     finally:
         if output != args.output:
             shutil.rmtree(output, ignore_errors=True)
@@ -277,21 +327,46 @@ def main(argv=None):
         print(f"[INFO] weights checksum: {weights_checksum(model)}")
 
 
-def train(args, output):
-    """The tutorial's story, one stage after another; returns the trained pair model."""
+def train(args, output, resumed=None):
+    """The tutorial's story, one stage after another; returns the trained pair model.
+    resumed is the state of the unfinished run to go on with (checkpoints.check_resume)."""
     paths = config.output_paths(output, args.loss, args.architecture)
+    run = start_run(args, paths[0], resumed)
     data = load_data(args)
     (precision, strategy) = set_up_tensorflow(args)
-    pairs = prepare_pairs(data, args)
+    pairs = prepare_pairs(data, args, skip=run.state["epochs_done"])
     (model, trainer, augmentation, validator) = build_and_compile(data, args, strategy)
-    (history, epochKept) = fit(trainer, pairs, args, paths[2], data.class_names is not None,
+    (history, epochKept) = fit(trainer, pairs, args, run, data.class_names is not None,
                                validator)
     (evaluation, choice) = evaluate(model, data, pairs, args)
     save(model, paths[0], model_metadata(args, data, evaluation, choice, precision,
                                          augmentation, len(history.history["loss"]),
-                                         epochKept))
+                                         epochKept), run, paths[2])
     plot(model, history, evaluation, data, args, paths)
     return model
+
+
+def start_run(args, modelPath, resumed):
+    """The run's checkpoint folder and state: the unfinished run's, or a new one (a run
+    without --seed gets a drawn one, recorded, so that it can be resumed)."""
+    import secrets
+
+    from pyimagesearch.checkpoints import recipe_of, write_state
+
+    folder = state_folder(modelPath)
+    if resumed is not None:
+        args.seed = resumed["seed"]
+        print(f"[INFO] resuming the unfinished run in {folder}: {resumed['epochs_done']} of "
+              f"{args.epochs} epochs done")
+        return Run(folder, resumed)
+    if args.seed is None:
+        args.seed = secrets.randbelow(2 ** 31)
+    state = {"recipe": recipe_of(args), "seed": args.seed, "epochs_done": 0}
+    # a folder left by a run killed before its first epoch ended holds nothing to keep
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    write_state(folder, state)
+    return Run(folder, state)
 
 
 def load_data(args):
@@ -356,13 +431,14 @@ def set_up_tensorflow(args):
     return precision, strategy
 
 
-def prepare_pairs(data, args):
+def prepare_pairs(data, args, skip=0):
     """Prepare the positive and negative pairs, as indices into the uint8 images (each batch
     is gathered and scaled to [0, 1] on the fly). Each step's pairs share their images, so
     that an image is embedded once for all of its pairs in the step (under a tf.distribute
     strategy, which splits every input of a batch, each image travels with its two partners
     instead). With --pairs in_batch the training batches are images, each with every other
-    image of its batch as a partner; the validation pairs are the same either way."""
+    image of its batch as a partner; the validation pairs are the same either way. A resumed
+    run skips the draws of the epochs it has done."""
     from pyimagesearch.pairs import (
         make_pair_indices,
         pair_dataset,
@@ -385,7 +461,7 @@ def prepare_pairs(data, args):
     if sampler == "classes":
         # single images in class-balanced batches, the loss mines its triplets in each
         trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed,
-                                           views=loss.views)
+                                           views=loss.views, skip=skip)
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
                                                 fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
@@ -401,7 +477,8 @@ def prepare_pairs(data, args):
     # pairTrain is drawn even when resampling or training in_batch, so a seed gives the same
     # validation pairs every way (and the resampled first epoch equals the single draw)
     if sampler == "in_batch":
-        trainData = in_batch_dataset(trainX, trainY, args.batch_size, seed=args.seed)
+        trainData = in_batch_dataset(trainX, trainY, args.batch_size, seed=args.seed,
+                                     skip=skip)
         warn_of_lone_classes(data)
     else:
         redraw = None
@@ -410,7 +487,7 @@ def prepare_pairs(data, args):
             redrawRng = rng.spawn(1)[0]
             redraw = lambda: make_pair_indices(trainY, redrawRng)  # noqa: E731
         trainData = shared_image_dataset(trainX, pairTrain, labelTrain, args.batch_size,
-                                         seed=args.seed, redraw=redraw)
+                                         seed=args.seed, redraw=redraw, skip=skip)
     validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
                                           seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
@@ -483,15 +560,23 @@ def build_and_compile(data, args, strategy):
     return model, trainer, kind, validator
 
 
-def fit(trainer, pairs, args, logPath, readsFiles, validator=None):
-    """Train the model; returns (history, the epoch kept): the last, or with a validation
-    split the one of lowest validation loss. A validator (a view of the same model) measures
-    the validation pairs in the trainer's place."""
+def fit(trainer, pairs, args, run, readsFiles, validator=None):
+    """Train the model, saving the run's state after every epoch (a resumed run goes on from
+    its last whole epoch); returns (history of every epoch, the epoch kept): the last, or with
+    a validation split the one of lowest validation loss. A validator (a view of the same
+    model) measures the validation pairs in the trainer's place."""
     import keras
 
+    from pyimagesearch.checkpoints import (
+        LOG_FILE,
+        logged_history,
+        make_checkpoint_callback,
+        restore,
+    )
     from pyimagesearch.distributed import prepare_for_multiworker, worker_departures
     from pyimagesearch.training import (
         EpochTimer,
+        KeepBest,
         StopOnInterrupt,
         ValidateWith,
         file_read_failures,
@@ -503,33 +588,42 @@ def fit(trainer, pairs, args, logPath, readsFiles, validator=None):
         (trainData, validationData) = prepare_for_multiworker(trainer, trainData,
                                                               validationData)
     print("[INFO] training model...")
-    os.makedirs(os.path.dirname(os.path.abspath(logPath)), exist_ok=True)
+    done = run.state["epochs_done"]
     # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
     # finishing the epoch alone would leave the other workers waiting
     with StopOnInterrupt(enabled=not multiworker) as interrupt:
         stopper = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                      interrupt.requested))
-        callbacks = [stopper, EpochTimer(), keras.callbacks.CSVLogger(logPath)]
+        # the log stays with the run's state until the model is saved beside it
+        callbacks = [stopper, EpochTimer(),
+                     keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE),
+                                               append=done > 0)]
         if validator is not None:
             # first, so that the log, the kept epoch and the history all see its figures
             callbacks.insert(0, ValidateWith(validator, validationData))
             validationData = None
+        keepBest = None
         if args.validation_split:
-            # with pairs of its own to choose on, keep the epoch that did best on them (the
-            # patience of every epoch means it never stops early, it only restores)
-            keepBest = keras.callbacks.EarlyStopping(patience=args.epochs,
-                                                     restore_best_weights=True)
+            # with pairs of its own to choose on, keep the epoch that did best on them
+            keepBest = KeepBest()
             callbacks.append(keepBest)
+        # last: it saves what the others have seen of the epoch
+        callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest))
+        if done:
+            restore(run.folder, run.state, trainer, keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
         # in a log file
         with worker_departures(multiworker), file_read_failures(readsFiles):
-            history = trainer.fit(trainData, validation_data=validationData,
-                                  epochs=args.epochs, shuffle=False,
-                                  verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
-    epochsRun = len(history.history["loss"])
+            trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
+                        initial_epoch=done, shuffle=False,
+                        verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
+    history = keras.callbacks.History()
+    history.history = logged_history(run.folder)
+    epochsRun = len(history.history.get("loss", []))
     if epochsRun < args.epochs:
-        print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs")
+        print(f"[INFO] training stopped after {epochsRun} of {args.epochs} epochs (add "
+              f"--resume to the same command to go on)")
     if not args.validation_split:
         return history, epochsRun
     print(f"[INFO] keeping epoch {keepBest.best_epoch + 1}, of the lowest validation loss "
@@ -588,7 +682,7 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "margin": args.margin if loss.margin is not None else None, "mining": args.mining,
         "input_shape": list(data.input_shape), "color_mode": args.color_mode,
         "class_names": data.class_names, "classes": args.classes,
-        "dataset": " ".join(args.sources),
+        "dataset": args.sources[0] if len(args.sources) == 1 else args.sources,
         "epochs": epochsRun,
         "epoch_kept": epochKept, "batch_size": args.batch_size,
         "resample_pairs": args.resample_pairs,
@@ -603,12 +697,15 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}}
 
 
-def save(model, modelPath, metadata):
-    """Serialize the model to disk, with its metadata.json."""
+def save(model, modelPath, metadata, run, logPath):
+    """Serialize the model to disk, with its metadata.json, then put the run's log beside
+    it; a finished run's state goes, an interrupted one's stays for --resume."""
+    from pyimagesearch.checkpoints import finish
     from pyimagesearch.model_io import save_model
 
     print("[INFO] saving siamese model...")
     save_model(model, modelPath, metadata)
+    finish(run.folder, logPath, done=metadata["epochs"] >= run.state["recipe"]["epochs"])
 
 
 def plot(model, history, evaluation, data, args, paths):

@@ -12,16 +12,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from pyimagesearch.config import DARK_BACKGROUND, IMAGE_KINDS, LIGHT_BACKGROUND, LIGHT_INK
+
 # the kinds of augmentation, by the data they are made for
 AUGMENTATIONS = ("handwriting", "photo")
-# what --images takes: the kind, or auto (the rule of image_kind)
-IMAGE_KINDS = ("auto", "handwriting", "photo")
-# grayscale images whose median pixel is this dark are taken for ink on a dark background
-DARK_BACKGROUND = 0.1
-# ... and those whose median pixel is this light, with at most LIGHT_INK of their pixels
-# darker than mid-grey, for dark ink on light paper (Omniglot's drawings, scanned signatures)
-LIGHT_BACKGROUND = 0.9
-LIGHT_INK = 0.25
+
 
 @keras.saving.register_keras_serializable(package="pyimagesearch")
 class RandomStrokeWidth(layers.Layer):

@@ -23,6 +23,15 @@ FOLDER_VALIDATION_SPLIT = 0.2
 CACHE_DECODE_MS = 2.0
 CACHE_MB = 1024
 
+# what --images takes: the kind of images, or auto, the rule of augmentation.image_kind:
+# grayscale images whose median pixel is at most DARK_BACKGROUND are taken for ink on a dark
+# background (MNIST), and those whose median is at least LIGHT_BACKGROUND with at most
+# LIGHT_INK of their pixels below mid-grey for dark ink on light paper (Omniglot, signatures)
+IMAGE_KINDS = ("auto", "handwriting", "photo")
+DARK_BACKGROUND = 0.1
+LIGHT_BACKGROUND = 0.9
+LIGHT_INK = 0.25
+
 # the 2-D projections of embeddings.png (scikit-learn's PCA and t-SNE)
 PROJECTIONS = ("pca", "tsne")
 

@@ -133,14 +133,17 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     return gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
 
 
-def each_pass(draw, dtypes, slices, cardinality, fixed=False):
+def each_pass(draw, dtypes, slices, cardinality, fixed=False, skip=0):
     """A dataset of slices(*draw()), where draw() gives numpy arrays of dtypes: called anew on
     every pass over the dataset (Keras iterates it afresh every epoch), or once when fixed.
-    cardinality, the elements of a pass, tells Keras the steps of an epoch."""
+    cardinality, the elements of a pass, tells Keras the steps of an epoch. skip passes are
+    drawn and dropped first: a resumed run goes on with the draws it would have had."""
     import tensorflow as tf
 
     if fixed:
         return slices(*draw())
+    for _ in range(skip):
+        draw()
 
     # a named function, not a lambda: AutoGraph finds a lambda by its source text
     def draw_pass(_):

@@ -54,7 +54,7 @@ def _in_twos(members):
     return 2 * sum(len(m) // 2 for m in members)
 
 
-def in_batch_dataset(images, labels, batchSize, seed=None):
+def in_batch_dataset(images, labels, batchSize, seed=None, skip=0):
     """Batches of (images, labels) for a pair loss that takes every pair inside a batch:
     batchSize / 2 images a step, in twos of one class (so that every image has a positive
     partner in its batch, and most of the others are negatives), each image once an epoch (a
@@ -76,10 +76,11 @@ def in_batch_dataset(images, labels, batchSize, seed=None):
         rows = twos[rng.permutation(len(twos))].reshape(-1)
         return rows.reshape(-1, 1), labels[rows].astype(np.float32)
 
-    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, False, seed)
+    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, False, seed, skip)
 
 
-def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1):
+def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1,
+                           skip=0):
     """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
     batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
     batches as cover the images once. Every pass draws anew, unless fixed (for validation:
@@ -105,12 +106,14 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
         return rows.reshape(-1, 1), rowLabels.astype(np.float32)
 
     labelShape = (count,) if views == 1 else (count, 2)
-    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, seed)
+    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, seed,
+                             skip)
 
 
-def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed):
+def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed, skip=0):
     """Batches of (images, labels) of the count images that draw() gives as (rows (count, 1),
-    labels of labelShape): drawn afresh on every pass, or once (fixed)."""
+    labels of labelShape): drawn afresh on every pass (the first skip passes dropped), or
+    once (fixed)."""
     import tensorflow as tf
 
     def images_of_epoch(rows, rowLabels):
@@ -122,7 +125,7 @@ def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed):
     def single_column(columns, batchLabels):
         return columns[0], batchLabels
 
-    ds = each_pass(draw, (tf.int64, tf.float32), images_of_epoch, count, fixed)
+    ds = each_pass(draw, (tf.int64, tf.float32), images_of_epoch, count, fixed, skip)
     batches = gathered_batches(ds, images, count, batchSize, False, seed)
     return batches.map(single_column)
 
@@ -190,14 +193,15 @@ def shared_image_steps(pairIdx, pairsPerStep, rng):
 
 
 def shared_image_dataset(images, pairIdx, pairLabels, pairsPerStep, seed=None, fixed=False,
-                         redraw=None):
+                         redraw=None, skip=0):
     """The drawn pairs pairIdx (labels pairLabels) as training steps of ((pairs, images),
     labels): a step's distinct images (n, height, width, channels) in [0, 1], gathered or
     decoded as for pair_dataset, and its pairs as rows of two positions among them (m, 2),
     labelled (m, 1), m = pairsPerStep but for the last step (shared_image_steps). Every pass
     (epoch) orders the pairs anew, unless fixed (validation: the same steps every epoch);
     redraw, when given, is called at every pass for fresh (pairIdx, pairLabels) of the same
-    number (--resample-pairs), and is not called on the first, which uses those given."""
+    number (--resample-pairs), and is not called on the first, which uses those given. skip
+    passes are drawn and dropped first (a resumed run)."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -222,7 +226,7 @@ def shared_image_dataset(images, pairIdx, pairLabels, pairsPerStep, seed=None, f
             tf.RaggedTensor.from_row_splits(tf.reshape(rowLabels, (count, 1)), pairSplits)))
 
     ds = each_pass(draw, (tf.int64, tf.int64, tf.int32, tf.float32), steps_of_epoch, steps,
-                   fixed)
+                   fixed, skip)
     load = image_loader(images)
 
     def gather(stepImages, local, stepLabels):

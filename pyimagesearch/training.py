@@ -97,6 +97,23 @@ class ValidateWith(keras.callbacks.Callback):
             logs.update({f"val_{name}": value for (name, value) in results.items()})
 
 
+class KeepBest(keras.callbacks.EarlyStopping):
+    """Keeps the weights of the epoch of lowest validation loss and restores them at the end;
+    never stops early. A resumed run hands it the unfinished run's best so far."""
+
+    def __init__(self):
+        super().__init__(patience=2 ** 31, restore_best_weights=True)
+        self._resumed = None
+
+    def resume_from(self, best, bestEpoch, bestWeights):
+        self._resumed = (best, bestEpoch, bestWeights)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._resumed is not None:
+            (self.best, self.best_epoch, self.best_weights) = self._resumed
+
+
 class StopOnInterrupt:
     """First Ctrl-C (or SIGTERM): finish the current epoch, then stop and save what was
     learned. A second one aborts at once without saving, leaving the previous model as it was."""
