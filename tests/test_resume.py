@@ -1,0 +1,118 @@
+"""Training that survives a kill: --resume, refusals, and the models it never replaces."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, assert_clean_error, run_script, write_digit_classes
+
+from pyimagesearch.checkpoints import TrainingLock, state_folder
+
+# small_vgg: a validation split (so a kept epoch), augmentation (random layers) and a
+# cosine schedule, everything a resumed run has to take up again
+RECIPE = ("--architecture", "small_vgg", "--epochs", 3, "--seed", 5)
+
+
+def train(dataset, output, *more, **options):
+    return run_script("train_siamese_network.py", "--dataset", dataset, "--output", output,
+                      *RECIPE, *more, **options)
+
+
+def log_rows(output):
+    with open(os.path.join(output, "small_vgg_training_log.csv"), newline="") as f:
+        return [{key: float(value) for (key, value) in row.items()
+                 if key not in ("seconds", "cores")} for row in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_npz, tmp_path_factory):
+    output = tmp_path_factory.mktemp("uninterrupted")
+    result = train(tiny_npz, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return output, result
+
+
+def kill_after_epoch(dataset, output, epoch):
+    """Start a training in a process of its own and kill -9 it once `epoch` epochs are
+    saved."""
+    command = [sys.executable, os.path.join(ROOT, "train_siamese_network.py"), "--dataset",
+               str(dataset), "--output", str(output), *map(str, RECIPE)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONPATH": ROOT})
+    stateFile = os.path.join(state_folder(os.path.join(output, "small_vgg_siamese_model")),
+                             "run.json")
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with open(stateFile) as f:
+                    if json.load(f)["epochs_done"] >= epoch:
+                        break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        assert process.poll() is None, "the training ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+
+
+def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted, tmp_path):
+    (full, fullResult) = uninterrupted
+    output = tmp_path / "killed"
+    kill_after_epoch(tiny_npz, output, 1)
+    assert not (output / "small_vgg_siamese_model").exists()
+    # the same command again is refused, in one line that says how to go on
+    assert_clean_error(train(tiny_npz, output), "unfinished run", "--resume")
+    result = train(tiny_npz, output, "--resume")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resuming the unfinished run" in result.stdout
+    # the same epochs, figures and kept epoch as the run that never stopped
+    assert log_rows(output) == pytest.approx(log_rows(full), rel=1e-5)
+    kept = [line for line in result.stdout.splitlines() if "keeping epoch" in line]
+    assert kept == [line for line in fullResult.stdout.splitlines() if "keeping epoch" in line]
+    metadata = json.loads((output / "small_vgg_siamese_model" / "metadata.json").read_text())
+    assert metadata["epochs"] == 3 and metadata["seed"] == 5
+    assert not os.path.exists(state_folder(str(output / "small_vgg_siamese_model")))
+
+
+def test_resume_refuses_another_recipe_or_nothing_to_resume(tiny_npz, tmp_path):
+    output = tmp_path / "killed"
+    kill_after_epoch(tiny_npz, output, 1)
+    result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--output", output,
+                        "--architecture", "small_vgg", "--epochs", 4, "--seed", 5, "--resume")
+    assert_clean_error(result, "--epochs 3", "same command")
+    assert_clean_error(train(tiny_npz, tmp_path / "fresh", "--resume"), "no unfinished run")
+
+
+def test_a_second_training_into_a_folder_in_use_is_refused(tiny_npz, tmp_path):
+    with TrainingLock(str(tmp_path / "small_vgg_siamese_model")):
+        result = train(tiny_npz, tmp_path)
+    assert_clean_error(result, "in use by another training")
+    assert not (tmp_path / "small_vgg_siamese_model").exists()
+
+
+def test_own_images_train_beside_the_shipped_models(tmp_path):
+    # from a folder of its own: what output/ holds there stands for the shipped models
+    write_digit_classes(tmp_path / "my_digits", 6)
+    shipped = tmp_path / "output" / "small_vgg_siamese_model"
+    shipped.mkdir(parents=True)
+    (shipped / "metadata.json").write_text('{"dataset": "../shared/data/mnist.npz"}')
+    result = run_script("train_siamese_network.py", "--dataset", "my_digits",
+                        "--architecture", "small_vgg", "--epochs", 1, "--seed", 1,
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "output" / "my_digits" / "small_vgg_siamese_model" /
+            "saved_model.pb").exists()
+    assert sorted(os.listdir(shipped)) == ["metadata.json"]
+    # into the shipped model's folder, only when asked
+    result = run_script("train_siamese_network.py", "--dataset", "my_digits",
+                        "--architecture", "small_vgg", "--epochs", 1, "--seed", 1,
+                        "--output", "output", cwd=tmp_path)
+    assert_clean_error(result, "trained on ../shared/data/mnist.npz", "--overwrite")
+    assert sorted(os.listdir(shipped)) == ["metadata.json"]
