@@ -296,6 +296,9 @@ def check_arguments(args):
     if sampler == "in_batch" and args.batch_size % 4:
         raise ValueError("--batch-size must be a multiple of 4 with --pairs in_batch (twos "
                          "of a class, half as many images as pairs a step)")
+    if args.resume and args.strategy == "multiworker":
+        raise ValueError("--resume is not available under --strategy multiworker: a killed "
+                         "worker's run starts over")
     if sampler == "in_batch" and args.strategy != "default":
         raise ValueError("--pairs in_batch trains on one device; use --pairs drawn with "
                          f"--strategy {args.strategy}")
@@ -317,7 +320,8 @@ def main(argv=None):
     modelPath = config.output_paths(output, args.loss, args.architecture)[0]
     try:
         with TrainingLock(modelPath):
-            resumed = check_resume(state_folder(modelPath), args)
+            # across workers, a killed worker's run starts over (its state is not kept)
+            resumed = None if multiworker else check_resume(state_folder(modelPath), args)
             model = train(args, output, resumed)
     finally:
         if output != args.output:
