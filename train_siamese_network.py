@@ -84,10 +84,13 @@ def default_output(sources, dataset):
 
 
 def check_output_is_free(args):
-    """Refuse (ValueError) to replace a model trained on other data unless --overwrite."""
-    from pyimagesearch.model_io import METADATA_FILE, read_metadata
+    """Refuse (ValueError) to replace a folder that is not a model, or a model trained on
+    other data unless --overwrite."""
+    from pyimagesearch.model_io import METADATA_FILE, check_replaceable, read_metadata
 
     modelPath = config.output_paths(args.output, args.loss, args.architecture)[0]
+    # refused now rather than after the training: a folder of the user's is never replaced
+    check_replaceable(modelPath)
     if args.overwrite or not os.path.isfile(os.path.join(modelPath, METADATA_FILE)):
         return
     trainedOn = read_metadata(modelPath).get("dataset")

@@ -58,6 +58,8 @@ def save_model(model, modelPath, metadata=None):
     """
     modelPath = os.path.normpath(modelPath)
     os.makedirs(os.path.dirname(os.path.abspath(modelPath)), exist_ok=True)
+    recover(modelPath)
+    check_replaceable(modelPath)
     # unique per save, even for two saves in one process
     partial = f"{modelPath}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
@@ -93,6 +95,59 @@ def _swap_in(newPath, modelPath, attempts=20):
                 shutil.rmtree(old, ignore_errors=True)
             elif os.path.lexists(old):
                 os.remove(old)
+
+
+def is_saved_model(path):
+    """Whether path is a folder this project wrote a model into (a SavedModel)."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def check_replaceable(modelPath):
+    """Raise ModelError when something other than a saved model is at modelPath: a folder
+    of the user's is never deleted to make room for a model."""
+    if os.path.lexists(modelPath) and not is_saved_model(modelPath):
+        raise ModelError(f"{modelPath} exists and is not a saved siamese model: move it away "
+                         f"or choose another --output")
+
+
+def recover(modelPath):
+    """Undo what a save killed halfway left: where the path is empty and the previous model
+    waits beside it (a kill between the save's two renames), it goes back; the leftovers of
+    killed saves (.partial-*, .old-* of processes that are gone) are removed. Returns
+    whether a model was put back."""
+    (parent, name) = os.path.split(os.path.abspath(modelPath))
+    if not os.path.isdir(parent):
+        return False
+    leftovers = []
+    for entry in os.scandir(parent):
+        for kind in ("partial", "old"):
+            # NAME.partial-PID-HEX, NAME.old-PID-HEX (save_model's, _swap_in's)
+            if entry.name.startswith(f"{name}.{kind}-") and not _alive(
+                    entry.name[len(name) + len(kind) + 2:].split("-")[0]):
+                leftovers.append((kind, entry.path))
+    restored = False
+    for (kind, path) in sorted(leftovers):
+        if kind == "old" and not os.path.lexists(modelPath) and is_saved_model(path):
+            os.rename(path, modelPath)
+            restored = True
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+    return restored
+
+
+def _alive(pid):
+    """Whether the process numbered pid (text) is running; False for no number."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def update_metadata(modelPath, updates):
@@ -180,7 +235,10 @@ def check_metadata(metadata, path=METADATA_FILE):
 
 
 def check_model_path(modelPath):
-    """Raise ModelError unless modelPath is a directory (a cheap check, before TensorFlow)."""
+    """Raise ModelError unless modelPath is a directory (a cheap check, before TensorFlow);
+    a model left beside its path by a save killed halfway is put back first."""
+    if not os.path.isdir(modelPath):
+        recover(modelPath)
     if not os.path.isdir(modelPath):
         raise ModelError(f"no model at {modelPath}: train one with "
                          f"train_siamese_network.py or pass --model PATH")

@@ -201,3 +201,33 @@ def test_saves_racing_for_one_path_leave_one_whole_model(model, tmp_path, monkey
     save_model(model, path, metadata={"epochs": 3})
     assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
     assert SiameseModel(path).metadata["epochs"] == 3
+
+
+def test_a_save_killed_between_its_renames_is_undone_on_the_next_start(model, tmp_path):
+    path = str(tmp_path / "siamese_model")
+    save_model(model, path, metadata={"epochs": 1})
+    # what a kill between the two renames leaves: the old model aside, the new one partial,
+    # both of a process that is gone
+    gone = 2 ** 22 + 17
+    os.rename(path, f"{path}.old-{gone}-0a0a0a0a")
+    os.makedirs(f"{path}.partial-{gone}-0b0b0b0b")
+    assert SiameseModel(path).metadata["epochs"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
+
+
+def test_leftovers_of_a_live_save_are_left_alone(model, tmp_path):
+    path = str(tmp_path / "siamese_model")
+    save_model(model, path, metadata={"epochs": 1})
+    mine = f"{path}.partial-{os.getpid()}-0c0c0c0c"
+    os.makedirs(mine)
+    save_model(model, path, metadata={"epochs": 2})
+    assert os.path.isdir(mine) and SiameseModel(path).metadata["epochs"] == 2
+
+
+def test_a_folder_the_project_did_not_write_is_never_replaced(model, tmp_path):
+    path = tmp_path / "siamese_model"
+    path.mkdir()
+    (path / "my_notes.txt").write_text("mine")
+    with pytest.raises(ModelError, match="is not a saved siamese model"):
+        save_model(model, str(path), metadata={"epochs": 1})
+    assert sorted(os.listdir(path)) == ["my_notes.txt"]

@@ -103,16 +103,27 @@ def test_own_images_train_beside_the_shipped_models(tmp_path):
     shipped = tmp_path / "output" / "small_vgg_siamese_model"
     shipped.mkdir(parents=True)
     (shipped / "metadata.json").write_text('{"dataset": "../shared/data/mnist.npz"}')
+    (shipped / "saved_model.pb").write_bytes(b"")
     result = run_script("train_siamese_network.py", "--dataset", "my_digits",
                         "--architecture", "small_vgg", "--epochs", 1, "--seed", 1,
                         cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "output" / "my_digits" / "small_vgg_siamese_model" /
             "saved_model.pb").exists()
-    assert sorted(os.listdir(shipped)) == ["metadata.json"]
+    assert sorted(os.listdir(shipped)) == ["metadata.json", "saved_model.pb"]
     # into the shipped model's folder, only when asked
     result = run_script("train_siamese_network.py", "--dataset", "my_digits",
                         "--architecture", "small_vgg", "--epochs", 1, "--seed", 1,
                         "--output", "output", cwd=tmp_path)
     assert_clean_error(result, "trained on ../shared/data/mnist.npz", "--overwrite")
-    assert sorted(os.listdir(shipped)) == ["metadata.json"]
+    assert sorted(os.listdir(shipped)) == ["metadata.json", "saved_model.pb"]
+
+
+def test_a_folder_of_the_users_at_the_model_path_is_refused_before_training(tiny_npz,
+                                                                              tmp_path):
+    (tmp_path / "small_vgg_siamese_model").mkdir()
+    (tmp_path / "small_vgg_siamese_model" / "holiday.jpg").write_bytes(b"x")
+    result = train(tiny_npz, tmp_path)
+    assert_clean_error(result, "is not a saved siamese model")
+    assert "training model" not in result.stdout
+    assert os.listdir(tmp_path / "small_vgg_siamese_model") == ["holiday.jpg"]
