@@ -201,3 +201,47 @@ def compile_triplet_views(margin=0.5, mining="semi_hard"):
                 + VIEW_WEIGHT * triplet_loss(labels[:, 1], embeddings, VIEW_MARGIN, mining))
 
     return triplet_views, None
+
+
+# the softmax's temperature for unit-length embeddings (cosine similarities over it): 0.1
+# spreads a batch's classes apart without saturating (measured on held-out Omniglot
+# alphabets, docs/one-shot.md)
+NCA_TEMPERATURE = 0.1
+
+
+def nca_loss(labels, embeddings, temperature=NCA_TEMPERATURE):
+    """Neighbourhood components analysis over one batch (Goldberger et al. 2004, as in
+    "Rethinking NCA", Wu et al. 2018): each image picks one of the other images of the batch
+    with a softmax over their similarities (cosine over temperature, on unit-length
+    embeddings); the loss is minus the log of the chance that it picks one of its class. It
+    trains the very answer a one-shot run asks for: is the nearest image of my class? Images
+    without another of their class in the batch do not count."""
+    labels = ops.reshape(labels, (-1,))
+    embeddings = ops.cast(embeddings, "float32")
+    similarities = ops.matmul(embeddings, ops.transpose(embeddings)) / temperature
+    eye = ops.eye(ops.shape(labels)[0], dtype="bool")
+    same = ops.logical_and(ops.equal(labels[:, None], labels[None, :]), ops.logical_not(eye))
+    lowest = -1e9
+    similarities = ops.where(eye, lowest, similarities)
+    everyone = ops.logsumexp(similarities, axis=1)
+    ownClass = ops.logsumexp(ops.where(same, similarities, lowest), axis=1)
+    valid = ops.cast(ops.any(same, axis=1), "float32")
+    return ops.sum((everyone - ownClass) * valid) / ops.maximum(ops.sum(valid), 1.0)
+
+
+def compile_nca(margin=None):
+    """The NCA loss; no accuracy (it sees no pairs)."""
+    return nca_loss, None
+
+
+def compile_nca_views(margin=None):
+    """The NCA loss on the classes plus VIEW_WEIGHT times one on the images themselves (two
+    augmented views of an image are each other's only match), as compile_triplet_views
+    adds to the triplet loss."""
+
+    def nca_views(labels, embeddings):
+        labels = ops.reshape(labels, (-1, 2))
+        return nca_loss(labels[:, 0], embeddings) + VIEW_WEIGHT * nca_loss(labels[:, 1],
+                                                                           embeddings)
+
+    return nca_views, None

@@ -41,11 +41,15 @@ def export_model(model, path, invert=False):
     archive = keras.export.ExportArchive()
     archive.track(model)
     # one argument, the pair of image batches, as Keras's own export of the model takes it
-    archive.add_endpoint("serve", lambda pair: model([seen(pair[0]), seen(pair[1])]),
+    # training=False spelled out: called inside a traced function, Keras would otherwise
+    # run batch normalisation in training mode (batch statistics, moving averages updated)
+    archive.add_endpoint("serve", lambda pair: model([seen(pair[0]), seen(pair[1])],
+                                                     training=False),
                          input_signature=[[tf.TensorSpec(shape, tf.float32, name=name)
                                            for name in ("image_a", "image_b")]])
     # float32 whatever the precision the model was trained in
-    archive.add_endpoint("embed", lambda images: tf.cast(sister(seen(images)), tf.float32),
+    archive.add_endpoint("embed", lambda images: tf.cast(sister(seen(images), training=False),
+                                                         tf.float32),
                          input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
     archive.write_out(path, verbose=False)
 

@@ -134,6 +134,20 @@ LOSSES = {
         head=None, score="distance", margin=0.5, threshold="margin/2",
         choose_threshold=True, prefix="triplet_views_", sampler="classes",
         mining="semi_hard", unit_embeddings=True, views=2),
+    "nca": Loss(
+        "nca", "pyimagesearch.losses:compile_nca",
+        "neighbourhood components analysis on class-balanced batches: each image's softmax "
+        "over the others of its batch, trained to pick one of its class, the answer a "
+        "one-shot run asks for: the model outputs the distance",
+        head=None, score="distance", margin=None, threshold=0.5,
+        choose_threshold=True, prefix="nca_", sampler="classes", unit_embeddings=True),
+    "nca_views": Loss(
+        "nca_views", "pyimagesearch.losses:compile_nca_views",
+        "nca plus nca on two augmented views of each image, which keeps what tells images "
+        "apart (as triplet_views)",
+        head=None, score="distance", margin=None, threshold=0.5,
+        choose_threshold=True, prefix="nca_views_", sampler="classes", unit_embeddings=True,
+        views=2),
 }
 
 # how a pair loss gets its pairs (Architecture.pairs, --pairs)

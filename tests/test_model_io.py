@@ -38,6 +38,29 @@ def test_round_trip_gives_the_same_scores_and_metadata(model, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["siamese_model"]
 
 
+def test_the_endpoints_run_batch_normalisation_in_inference_mode(tmp_path):
+    # an image against itself is at distance 0, one batch or another, call after call (at
+    # 56x56 small_vgg resamples its features, and Keras then traced the endpoints in
+    # training mode)
+    import keras
+    keras.utils.set_random_seed(1)
+    vgg = build_pair_model((56, 56, 1), head=None, architecture="small_vgg")
+    path = str(tmp_path / "siamese_model")
+    save_model(vgg, path, metadata={"ink": "dark_on_light", "score": "distance",
+                                    "threshold": 0.5, "input_shape": [56, 56, 1]})
+    loaded = SiameseModel(path)
+    rng = np.random.default_rng(0)
+    (a, b) = (rng.random((4, 56, 56, 1), dtype=np.float32),
+              rng.random((4, 56, 56, 1), dtype=np.float32))
+    for _ in range(2):
+        np.testing.assert_allclose(loaded.predict(a, a), 0, atol=1e-3)
+    embeddings = loaded.embed(np.concatenate([a, b]))
+    np.testing.assert_allclose(loaded.predict(a, b),
+                               np.linalg.norm(embeddings[:4] - embeddings[4:], axis=1),
+                               atol=1e-4)
+    np.testing.assert_allclose(loaded.embed(a[:1]), embeddings[:1], atol=1e-5)
+
+
 def test_a_model_of_dark_ink_on_light_paper_takes_the_images_as_they_are(model, tmp_path):
     # trained on inverted images, it inverts what it is given: its users never do
     path = str(tmp_path / "siamese_model")
