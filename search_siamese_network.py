@@ -125,8 +125,9 @@ def index_gallery(args, model, load, prepare):
     (old, why) = load_index(path, header)
     if why:
         print(f"[INFO] rebuilding the index: {why}")
+    # the search's own figures are never indexed, even when --output lies in the gallery
     (index, counts) = refresh_index(old, args.gallery, file_embedder(model, load, args.gallery),
-                                    header)
+                                    header, exclude=[args.output] if args.output else [])
     if len(index) < 2:
         raise ValueError(f"the gallery {args.gallery} needs at least two usable images, "
                          f"found {len(index)}")

@@ -3,7 +3,7 @@
 The gallery is a folder: images in class subfolders take the subfolder's name as their label;
 an image directly in the folder is an item of its own, labelled by its file name. The index
 file (a .npz, written beside the old one and swapped in whole) holds the embeddings with each
-file's path, label, size and modification time, and which model (and image preparation) made
+file's path, label, size and time of last change, and which model (and image preparation) made
 them. A refresh re-embeds only added or changed files and drops removed ones; an index that
 cannot be read, was written by something else, fails its checksum or was made by another
 model is rebuilt with a one-line notice, never trusted.
@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 INDEX_FORMAT = "siamese-gallery-index"
-INDEX_VERSION = 1
+# 2: the times are the later of each file's modification and status change (st_ctime, which
+# every write moves, even one that puts the old modification time back)
+INDEX_VERSION = 2
 # files embedded per call into the model (and per step of the progress bar)
 EMBED_CHUNK = 512
 
@@ -24,7 +26,7 @@ EMBED_CHUNK = 512
 @dataclass
 class GalleryIndex:
     """The embeddings (n, d) of a gallery's images, with their paths (relative to the
-    gallery), labels, sizes and modification times (ns), and the header that says what made
+    gallery), labels, sizes and times of last change (ns), and the header that says what made
     them (model fingerprint, preparation, input shape)."""
     embeddings: np.ndarray
     paths: np.ndarray
@@ -37,11 +39,13 @@ class GalleryIndex:
         return len(self.paths)
 
 
-def scan_gallery(root):
-    """(paths relative to root, labels) of the gallery's images, sorted by path."""
+def scan_gallery(root, exclude=()):
+    """(paths relative to root, labels) of the gallery's images, sorted by path; the folders
+    in exclude (the search's own output, where it lies inside the gallery) left out."""
     from pyimagesearch.images import list_image_paths
 
-    paths = [os.path.relpath(path, root) for path in list_image_paths(root, "--gallery folder")]
+    paths = [os.path.relpath(path, root)
+             for path in list_image_paths(root, "--gallery folder", exclude=exclude)]
     labels = [path.split(os.sep)[0] if os.sep in path else os.path.splitext(path)[0]
               for path in paths]
     return paths, labels
@@ -104,17 +108,23 @@ def load_index(path, expected):
     return index, None
 
 
-def refresh_index(index, root, embedFiles, header):
+def changed_ns(stat):
+    """When a file last changed, in ns: the later of its modification and status change."""
+    return max(stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def refresh_index(index, root, embedFiles, header, exclude=()):
     """The index brought up to date with the gallery at root: unchanged files (same size and
-    modification time) keep their embeddings, added and changed ones are embedded with
+    time of last change) keep their embeddings, added and changed ones are embedded with
     embedFiles(paths) -> (the paths it could read, their embeddings), removed ones are
-    dropped. Returns (index, (embedded, kept, dropped)); ValueError when nothing is left."""
-    (paths, labels) = scan_gallery(root)
+    dropped; the folders in exclude are not the gallery's. Returns (index, (embedded, kept,
+    dropped)); ValueError when nothing is left."""
+    (paths, labels) = scan_gallery(root, exclude)
     stats = {path: os.stat(os.path.join(root, path)) for path in paths}
     old = {} if index is None else {path: i for (i, path) in enumerate(index.paths.tolist())}
     kept = [path for path in paths if path in old
             and (index.sizes[old[path]], index.mtimes[old[path]])
-            == (stats[path].st_size, stats[path].st_mtime_ns)]
+            == (stats[path].st_size, changed_ns(stats[path]))]
     keptSet = set(kept)
     (embeddedPaths, embeddings) = embedFiles([path for path in paths if path not in keptSet])
     vectors = {path: index.embeddings[old[path]] for path in kept}
@@ -127,7 +137,7 @@ def refresh_index(index, root, embedFiles, header):
         np.stack([vectors[path] for path in rows]).astype(np.float32),
         np.array(rows, dtype=str), np.array([label[path] for path in rows], dtype=str),
         np.array([stats[path].st_size for path in rows], np.int64),
-        np.array([stats[path].st_mtime_ns for path in rows], np.int64),
+        np.array([changed_ns(stats[path]) for path in rows], np.int64),
         {"format": INDEX_FORMAT, "version": INDEX_VERSION, **header})
     dropped = sum(1 for path in old if path not in stats)
     return merged, (len(embeddedPaths), len(kept), dropped)

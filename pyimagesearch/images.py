@@ -4,19 +4,38 @@ import os
 
 import cv2
 import numpy as np
-from imutils.paths import list_files
 
 # the file names taken for images (any case): imutils's, and the other formats OpenCV reads
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm",
                     ".ppm", ".pbm")
 
 
-def list_image_paths(directory, what="--input folder"):
-    """The image files under directory (searched recursively), sorted so a seeded draw picks
-    the same pairs anywhere."""
+def list_image_paths(directory, what="--input folder", warn=print, exclude=()):
+    """The image files under directory (searched recursively, symbolic links to folders
+    followed, hidden files and folders left out, the folders in exclude too), sorted so a
+    seeded draw picks the same pairs anywhere. A name with an image extension that is not a
+    regular file (a FIFO, a dangling link, a device) is skipped with one warning each: reading
+    it could hang or fail halfway."""
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{what} {directory} does not exist")
-    return sorted(list_files(directory, validExts=IMAGE_EXTENSIONS))
+    skipped = {os.path.realpath(folder) for folder in exclude}
+    (found, seen) = ([], set())
+    for (folder, subfolders, files) in os.walk(directory, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen or real in skipped:  # a link loop, or a folder left out
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in files:
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                found.append(path)
+            else:
+                warn(f"[WARNING] skipping {path}: not a regular file")
+    return sorted(found)
 
 
 COLOR_MODES = ("grayscale", "rgb")

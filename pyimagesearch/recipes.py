@@ -105,6 +105,13 @@ ARCHITECTURES = {
         # every pair of each batch: as accurate as drawn pairs, 2.4x the speed
         # (docs/speed-and-memory.md)
         pairs="in_batch"),
+    "conv4": Architecture(
+        "conv4", "pyimagesearch.conv4_network:build_conv4_model",
+        "the few-shot literature's four blocks of 3x3 convolution (64 filters), batch norm "
+        "and max-pooling, ~115k parameters: for characters and one-shot learning",
+        # measured on Omniglot alphabets held out of training (docs/one-shot.md)
+        epochs=60, learning_rate=0.003, schedule="cosine", weight_decay=5e-4,
+        validation_split=0.1, augment=True, prefix="conv4_", pairs="in_batch"),
 }
 
 LOSSES = {

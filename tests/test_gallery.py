@@ -120,3 +120,48 @@ def test_the_index_round_trips_and_a_bad_one_is_never_trusted(gallery, tmp_path)
 def test_default_index_path_names_the_gallery_and_the_model():
     assert default_index_path("out", "photos/", "output/small_vgg_siamese_model") == \
         os.path.join("out", "index_photos_small_vgg_siamese_model.npz")
+
+
+def test_a_file_rewritten_in_place_with_its_old_size_and_time_is_embedded_again(gallery):
+    embed = Embedder(str(gallery))
+    (index, _) = refresh_index(None, str(gallery), embed, HEADER)
+    path = gallery / "lone.png"
+    before = os.stat(path)
+    # another grey whose 8x8 PNG has the same size
+    value = next(v for v in range(201, 256)
+                 if len(cv2.imencode(".png", np.full((8, 8), v, np.uint8))[1]) == before.st_size)
+    write_image(path, value)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    (index, counts) = refresh_index(index, str(gallery), embed, HEADER)
+    assert counts == (1, 3, 0)
+    assert index.embeddings[index.paths.tolist().index("lone.png"), 0] == pytest.approx(value)
+
+
+def test_gallery_folders_follow_the_training_folders_rules(gallery, tmp_path):
+    # a symbolic link to a class folder is followed, hidden entries and FIFOs are not
+    write_image(tmp_path / "elsewhere" / "fox" / "f.png", 77)
+    os.symlink(tmp_path / "elsewhere" / "fox", gallery / "fox")
+    write_image(gallery / ".thumbnails" / "t.png", 1)
+    write_image(gallery / "cat" / ".hidden.png", 1)
+    os.mkfifo(gallery / "dog" / "pipe.png")
+    os.symlink(gallery / "missing.png", gallery / "dog" / "dangling.png")
+    os.symlink(gallery, gallery / "cat" / "loop")
+    warnings = []
+    from pyimagesearch.images import list_image_paths
+    found = list_image_paths(str(gallery), warn=warnings.append)
+    assert [os.path.relpath(p, gallery) for p in found] == [
+        os.path.join("cat", "0.png"), os.path.join("cat", "1.png"),
+        os.path.join("dog", "2.png"), os.path.join("fox", "f.png"), "lone.png"]
+    assert len(warnings) == 2 and all("not a regular file" in w for w in warnings)
+    (paths, labels) = scan_gallery(str(gallery))
+    assert labels == ["cat", "cat", "dog", "fox", "lone"]
+
+
+def test_the_searchs_own_output_in_the_gallery_is_never_indexed(gallery):
+    write_image(gallery / "results" / "query_01.png", 5)
+    (paths, _) = scan_gallery(str(gallery), exclude=[str(gallery / "results")])
+    assert not any(path.startswith("results") for path in paths)
+    (index, _) = refresh_index(None, str(gallery), Embedder(str(gallery)), HEADER,
+                               exclude=[str(gallery / "results")])
+    assert len(index) == 4

@@ -75,3 +75,25 @@ def test_anchors_without_a_positive_do_not_count():
     embeddings = [[0.0], [0.2], [0.3]]
     assert triplet(labels, embeddings, margin=1.0, mining="batch_hard") == \
         pytest.approx(np.mean([0.2 - 0.3 + 1, 0.2 - 0.1 + 1]), abs=1e-5)
+
+
+def test_nca_loss_on_hand_computed_cases():
+    from pyimagesearch.losses import nca_loss
+
+    embeddings = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], np.float32)
+    # each image's nearest other is of its class: minus the log of picking it, over 0.1
+    right = float(nca_loss(np.array([0, 0, 1, 1]), embeddings, temperature=0.1))
+    assert right == pytest.approx(np.log(1 + 2 * np.exp(-10)), abs=2e-6)
+    # each image's only classmate is at a right angle, its nearest other is not a classmate
+    wrong = float(nca_loss(np.array([0, 1, 0, 1]), embeddings, temperature=0.1))
+    assert wrong == pytest.approx(np.log(np.exp(10) + 2), rel=1e-4)
+
+
+def test_nca_loss_leaves_out_images_without_a_classmate():
+    from pyimagesearch.losses import nca_loss
+
+    embeddings = np.array([[1, 0], [1, 0], [0, 1]], np.float32)
+    alone = float(nca_loss(np.array([0, 0, 7]), embeddings, temperature=0.1))
+    pair = float(nca_loss(np.array([0, 0]), embeddings[:2], temperature=0.1))
+    # the lone image only adds itself as a far negative of the other two
+    assert alone == pytest.approx(np.log(1 + np.exp(-10)), abs=2e-6) and pair < 2e-6
