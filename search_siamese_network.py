@@ -20,7 +20,7 @@ from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 from pyimagesearch.model_inputs import input_loader, resolve_prepare
 from pyimagesearch.model_io import check_model_path, read_metadata
-from pyimagesearch.search import INDEX_KINDS
+from pyimagesearch.search import INDEX_KINDS, check_index_kind
 
 
 def parse_args(argv=None):
@@ -80,6 +80,7 @@ def query_paths(inputs):
 def main(argv=None):
     args = parse_args(argv)
     # check what needs no TensorFlow before loading it
+    check_index_kind(args.index)
     if not os.path.isdir(args.gallery):
         raise FileNotFoundError(f"--gallery folder {args.gallery} does not exist")
     (paths, folder) = query_paths(args.query)
@@ -111,6 +112,7 @@ def index_gallery(args, model, load, prepare):
     from pyimagesearch.gallery import (
         default_index_path,
         file_embedder,
+        is_index_file,
         load_index,
         refresh_index,
         save_index,
@@ -122,6 +124,9 @@ def index_gallery(args, model, load, prepare):
                                                  args.gallery, args.model)
     header = {"model": model_fingerprint(args.model), "prepare": bool(prepare),
               "input_shape": list(model.input_shape)}
+    if os.path.exists(path) and not is_index_file(path):
+        raise ValueError(f"{path} exists and is not a gallery index: it is left as it is; "
+                         f"pass another --index-file")
     (old, why) = load_index(path, header)
     if why:
         print(f"[INFO] rebuilding the index: {why}")
@@ -151,6 +156,10 @@ def open_set_threshold(args, index):
 
     if args.threshold is not None:
         return args.threshold, "--threshold"
+    if index.header["open_set"] is None:
+        # one class: no other class to tell the distance of an unknown query by
+        return float("inf"), ("the gallery has one class, so nothing tells an unknown query "
+                              "apart: every query gets it; pass --threshold to reject far ones")
     (threshold, accepted) = index.header["open_set"]
     how = (f"calibrated on the gallery to reject {REJECT_UNKNOWN:.0%} of the classes it "
            f"leaves out")
@@ -166,6 +175,9 @@ def search_gallery(args, model, load, index, names, queries):
     from pyimagesearch.search import choose_index, search
 
     kind = choose_index(args.index, len(index))
+    if args.top > len(index):
+        print(f"[INFO] --top {args.top} is more than the gallery's {len(index)} images: "
+              f"showing all {len(index)}")
     embeddings = model.embed(np.stack(queries).reshape(-1, *model.input_shape))
     (distances, rows) = search(kind, index.embeddings, embeddings, args.top)
     (threshold, how) = open_set_threshold(args, index)
@@ -203,9 +215,10 @@ def report(args, plt, results, counts, scoreKind):
             print(f"[RESULT]   {j + 1}. {n['path']} ({n['label']}) - distance "
                   f"{n['distance']:.4f} - {scoreKind}: {n['score']:.2f} - {n['verdict']}")
         print(f"[RESULT]   answer: {result['answer'] or 'unknown'}")
-        figures.add(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
-                                 scoreKind))
-    figures.finish(lambda: search_montage(plt, results, scoreKind))
+        if figures.wants_more():
+            figures.add(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
+                                     scoreKind))
+    figures.finish(lambda: search_montage(plt, results, scoreKind), total=len(results))
     if args.json:
         records = [{key: value for (key, value) in result.items() if key != "images"}
                    for result in results]

@@ -101,9 +101,14 @@ def main(argv=None):
         # two files: exactly that pair
         pairs = np.array([[0, 1]])
     else:
-        # randomly generate pairs of images (with replacement: an image may meet itself)
+        # randomly generate pairs of images (with replacement: an image may meet itself);
+        # never more than there are ordered pairs of them
+        count = min(args.pairs, len(images) ** 2)
+        if count < args.pairs:
+            print(f"[INFO] --pairs {args.pairs:,} is more than the {count:,} pairs of "
+                  f"{len(images)} images: drawing {count:,}")
         np.random.seed(args.seed)
-        pairs = np.random.choice(len(images), size=(args.pairs, 2))
+        pairs = np.random.choice(len(images), size=(count, 2))
 
     # score every pair in one batched call: the batch is the first axis, and grayscale
     # images get their channel axis
@@ -112,7 +117,7 @@ def main(argv=None):
     figures = Figures(plt, args.output, "pair")
     results = report_pairs(plt, figures, names, images, pairs, scores,
                            model.metadata["score"], threshold)
-    figures.finish(lambda: montage_figure(plt, results))
+    figures.finish(lambda: montage_figure(plt, results), total=len(results))
 
 
 def report_pairs(plt, figures, names, images, pairs, scores, scoreKind, threshold):
@@ -128,7 +133,8 @@ def report_pairs(plt, figures, names, images, pairs, scores, scoreKind, threshol
         print(f"[RESULT] pair #{i + 1}: {names[a]} vs {names[b]} - {title.lower()} "
               f"- {verdict}")
         results.append((images[a], images[b], title, verdict))
-        figures.add(pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}"))
+        if figures.wants_more():
+            figures.add(pair_figure(plt, images[a], images[b], title, f"Pair #{i + 1}"))
     return results
 
 

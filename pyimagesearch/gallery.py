@@ -81,6 +81,17 @@ def save_index(index, path):
             os.remove(partial)
 
 
+def is_index_file(path):
+    """Whether the file at path is a gallery index of this project (of any version, for any
+    model): a file that is not is never overwritten by one."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+    except Exception:  # numpy, zipfile and json raise many kinds for a foreign file
+        return False
+    return isinstance(header, dict) and header.get("format") == INDEX_FORMAT
+
+
 def load_index(path, expected):
     """(the index at path, None), or (None, why it cannot be used) when it is missing,
     unreadable, foreign, tampered with, or made otherwise than expected says (a dict of

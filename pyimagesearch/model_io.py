@@ -312,7 +312,12 @@ class SiameseModel:
         scores = self._serve([imagesA, imagesB])
         if isinstance(scores, dict):
             scores = next(iter(scores.values()))
-        return np.asarray(scores, np.float64).reshape(-1)
+        scores = np.asarray(scores, np.float64)
+        if scores.size != len(imagesA):
+            raise ModelError(f"{self.path} gives {scores.size // max(1, len(imagesA))} "
+                             f"outputs per pair, not one score: it is not a siamese model "
+                             f"of this project")
+        return scores.reshape(-1)
 
     def score_pairs(self, images, pairIdx, batchSize=256):
         """The scores (n,) of the pairs pairIdx (n, 2) of images (see pairs.score_pairs)."""

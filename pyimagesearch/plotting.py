@@ -106,7 +106,16 @@ def pair_figure(plt, imageA, imageB, title, window):
     return fig
 
 
+# what one run draws at most: figures (one per pair or query), pairs in a montage, and
+# neighbours beside a query; a --pairs or --top beyond them is printed, not drawn
+MOST_FIGURES = 100
+MOST_IN_MONTAGE = 50
+MOST_NEIGHBOURS = 10
+
+
 def montage_figure(plt, results):
+    """The first MOST_IN_MONTAGE pairs side by side, five a row."""
+    results = results[:MOST_IN_MONTAGE]
     columns = min(5, len(results))
     rows = -(-len(results) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.7 * rows),
@@ -125,6 +134,7 @@ def montage_figure(plt, results):
 def query_figure(plt, query, neighbours, result, window, scoreKind):
     """One search result in the tutorial's style: the query beside its nearest gallery images,
     each titled with its score and verdict; the answer is the figure's title."""
+    neighbours = neighbours[:MOST_NEIGHBOURS]
     fig = plt.figure(window, figsize=(1.6 * (len(neighbours) + 1), 2.2))
     plt.suptitle(f"Answer: {result['answer'] or 'unknown'}")
     for (i, image) in enumerate([query, *neighbours]):
@@ -143,7 +153,7 @@ def query_figure(plt, query, neighbours, result, window, scoreKind):
 def search_montage(plt, results, scoreKind, most=25):
     """The first `most` search results, one row each: the query, then its neighbours."""
     shown = results[:most]
-    columns = 1 + max(len(result["neighbours"]) for result in shown)
+    columns = 1 + min(MOST_NEIGHBOURS, max(len(result["neighbours"]) for result in shown))
     fig, axes = plt.subplots(len(shown), columns, figsize=(1.5 * columns, 1.7 * len(shown)),
                              squeeze=False)
     for (row, result) in zip(axes, shown):
@@ -229,14 +239,23 @@ class Figures:
         if output:
             os.makedirs(output, exist_ok=True)
 
+    def wants_more(self):
+        """Whether another figure is drawn (MOST_FIGURES at most)."""
+        return self.count < MOST_FIGURES
+
     def add(self, fig):
         self.count += 1
         if self.output:
             fig.savefig(os.path.join(self.output, f"{self.name}_{self.count:02d}.png"))
             self.plt.close(fig)
 
-    def finish(self, montage):
-        """Save montage() as montage.png, or show every figure."""
+    def finish(self, montage, total=None):
+        """Save montage() as montage.png, or show every figure; total, the results there
+        were, says how many were not drawn."""
+        if total is not None and total > self.count:
+            print(f"[INFO] drew the first {self.count} of {total:,} {self.name}s (at most "
+                  f"{MOST_FIGURES} figures, {MOST_IN_MONTAGE} in the montage); every one is "
+                  f"printed above")
         if self.output:
             fig = montage()
             fig.savefig(os.path.join(self.output, "montage.png"))

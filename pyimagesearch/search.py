@@ -14,6 +14,9 @@ QUERY_BLOCK = 256
 GALLERY_BLOCK = 32768
 # --index auto takes faiss (when installed) from this many gallery images on
 FAISS_FROM = 50_000
+# the fewest images faiss's k-means trains its lists on (about 4 sqrt(n) lists of n images,
+# faiss wants 39 points a list): fewer are searched exactly
+FAISS_MIN = 1_000
 INDEX_KINDS = ("auto", "exact", "faiss")
 
 
@@ -26,16 +29,28 @@ def has_faiss():
     return True
 
 
-def choose_index(kind, gallerySize):
+def choose_index(kind, gallerySize, log=print):
     """The search to use for --index kind: exact, or faiss (auto takes it from FAISS_FROM
-    images on when it is installed). ValueError when faiss is asked for and missing."""
+    images on when it is installed; below FAISS_MIN images, where faiss cannot train its
+    lists, exact search answers, with a notice). ValueError when faiss is asked for and
+    missing."""
+    check_index_kind(kind)
+    if kind == "auto":
+        return "faiss" if gallerySize >= FAISS_FROM and has_faiss() else "exact"
+    if kind == "faiss" and gallerySize < FAISS_MIN:
+        log(f"[INFO] {gallerySize} images are too few for faiss (it needs {FAISS_MIN} to "
+            f"train its lists): searching exactly")
+        return "exact"
+    return kind
+
+
+def check_index_kind(kind):
+    """Raise ValueError for an unknown --index, or faiss without the faiss package: before
+    anything is embedded."""
     if kind not in INDEX_KINDS:
         raise ValueError(f"--index must be one of {', '.join(INDEX_KINDS)}, got {kind!r}")
     if kind == "faiss" and not has_faiss():
         raise ValueError("--index faiss needs the faiss package: pip install faiss-cpu")
-    if kind == "auto":
-        return "faiss" if gallerySize >= FAISS_FROM and has_faiss() else "exact"
-    return kind
 
 
 def exact_search(gallery, queries, k, exclude=None):
@@ -83,7 +98,8 @@ class FaissIndex:
 
         gallery = np.ascontiguousarray(gallery, np.float32)
         (count, dim) = gallery.shape
-        lists = max(1, min(4096, int(4 * math.sqrt(count))))
+        # no more lists than the images can train (faiss refuses fewer points than lists)
+        lists = max(1, min(4096, int(4 * math.sqrt(count)), count // 39))
         quantizer = faiss.IndexFlatL2(dim)
         self.index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_L2)
         # k-means on a sample: faiss's advice is 30 to 256 points per list
@@ -100,10 +116,16 @@ class FaissIndex:
 
 def search(kind, gallery, queries, k):
     """(distances, indices) of the k nearest gallery rows of each query, by kind (exact or
-    faiss)."""
-    if kind == "faiss":
-        return FaissIndex(gallery).search(queries, min(k, len(gallery)))
-    return exact_search(gallery, queries, k)
+    faiss). k is at most the gallery's size; faiss's "no result" (-1, where the lists it
+    probed hold fewer than k images) never comes back: those queries are searched exactly."""
+    k = min(k, len(gallery))
+    if kind != "faiss":
+        return exact_search(gallery, queries, k)
+    (distances, indices) = FaissIndex(gallery).search(queries, k)
+    short = np.flatnonzero((indices < 0).any(axis=1))
+    if len(short):
+        (distances[short], indices[short]) = exact_search(gallery, np.asarray(queries)[short], k)
+    return distances, indices
 
 
 def open_set_distances(embeddings, labels, sample=2000, seed=0):

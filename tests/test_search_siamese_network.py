@@ -171,3 +171,69 @@ def test_a_model_without_the_embed_endpoint_names_the_upgrade_tool(script, galle
                     "--output", tmp_path / "out")
     assert "python -m tools.upgrade_model" in message
     keras.backend.clear_session()
+
+
+def test_a_gallery_of_one_class_answers_every_query_with_it(script, tmp_path, capsys):
+    lone = write_digits(str(tmp_path / "lone"), [3], 4, seed=1)
+    queries = write_digits(str(tmp_path / "q"), [3, 7], 1, seed=2, classFolders=False)
+    out = search(script, capsys, "--gallery", lone, "--query", queries, "--model", MODEL,
+                 "--output", tmp_path / "out", "--json", tmp_path / "r.json")
+    assert "has one class" in out
+    answers = [q["answer"] for q in json.loads((tmp_path / "r.json").read_text())["queries"]]
+    assert answers == ["3", "3"]
+
+
+def test_top_beyond_the_gallery_is_clipped_and_figures_stay_small(script, tmp_path, capsys):
+    small = write_digits(str(tmp_path / "small"), [1, 2], 3, seed=1)
+    queries = write_digits(str(tmp_path / "q"), [1], 1, seed=2, classFolders=False)
+    out = search(script, capsys, "--gallery", small, "--query", queries, "--model", MODEL,
+                 "--top", 100000, "--output", tmp_path / "out", "--json", tmp_path / "r.json")
+    assert "more than the gallery's 6 images" in out
+    record = json.loads((tmp_path / "r.json").read_text())["queries"][0]
+    assert len(record["neighbours"]) == 6
+    assert all(n["path"] for n in record["neighbours"])
+
+
+def test_faiss_on_a_small_gallery_searches_exactly(script, gallery, tmp_path, capsys):
+    pytest.importorskip("faiss")
+    queries = write_digits(str(tmp_path / "q"), [1], 2, seed=2, classFolders=False)
+    out = search(script, capsys, "--gallery", gallery, "--query", queries, "--model", MODEL,
+                 "--index", "faiss", "--top", 80, "--output", tmp_path / "out", "--json",
+                 tmp_path / "r.json")
+    assert "too few for faiss" in out
+    for record in json.loads((tmp_path / "r.json").read_text())["queries"]:
+        distances = [n["distance"] for n in record["neighbours"]]
+        assert len(distances) == 80 and max(distances) < 3 and distances == sorted(distances)
+        assert len({n["path"] for n in record["neighbours"]}) == 80
+
+
+def test_faiss_never_answers_its_no_result_id():
+    faiss = pytest.importorskip("faiss")  # noqa: F841
+    from pyimagesearch.search import exact_search, search as run_search
+
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(2000, 8)).astype(np.float32)
+    queries = rng.normal(size=(5, 8)).astype(np.float32)
+    # every image asked for: the lists faiss probes hold fewer, so it pads with -1
+    (distances, indices) = run_search("faiss", gallery, queries, 2000)
+    assert (indices >= 0).all()
+    np.testing.assert_allclose(distances, exact_search(gallery, queries, 2000)[0], rtol=1e-4)
+
+
+def test_an_index_file_that_is_not_an_index_is_left_alone(script, gallery, tmp_path, capsys):
+    mine = tmp_path / "mydata.npz"
+    np.savez(mine, x=np.arange(3))
+    before = mine.read_bytes()
+    message = error(script, capsys, "--gallery", gallery, "--query", gallery, "--model",
+                    MODEL, "--index-file", mine)
+    assert "is not a gallery index" in message and mine.read_bytes() == before
+
+
+def test_the_search_output_inside_the_gallery_stays_out_of_it(script, gallery, tmp_path,
+                                                              capsys):
+    queries = write_digits(str(tmp_path / "q"), [1, 9], 1, seed=2, classFolders=False)
+    output = os.path.join(gallery, "results")
+    for _ in range(2):
+        out = search(script, capsys, "--gallery", gallery, "--query", queries, "--model",
+                     MODEL, "--output", output, "--json", tmp_path / "r.json")
+    assert "80 images of 8 classes" in out and "embedded 0, kept 80" in out

@@ -250,3 +250,40 @@ def test_quiet_unless_asked(trained_output, tmp_path):
                              timeout=300, env={**env, "PYTHONPATH": ROOT, "MPLBACKEND": "Agg"})
     assert verbose.returncode == 0
     assert result_lines(verbose.stdout) == result_lines(result.stdout)
+
+
+def test_pairs_beyond_what_exists_are_clipped_and_figures_capped(trained_output, digit_folder,
+                                                                 tmp_path):
+    (output, _) = trained_output
+    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
+                        output / "siamese_model", "--output", tmp_path / "figs", "--pairs",
+                        10 ** 12)
+    assert result.returncode == 0, result.stderr
+    assert "is more than the 36 pairs of 6 images: drawing 36" in result.stdout
+    assert len(result_lines(result.stdout)) == 36
+    from pyimagesearch.plotting import MOST_FIGURES
+
+    many = tmp_path / "many"
+    many.mkdir()
+    (images, _) = make_digits(11, seed=3)
+    for (i, image) in enumerate(images):
+        cv2.imwrite(str(many / f"d{i}.png"), image)
+    result = run_script("test_siamese_network.py", "--input", many, "--model",
+                        output / "siamese_model", "--output", tmp_path / "capped", "--pairs",
+                        MOST_FIGURES + 5)
+    assert len(result_lines(result.stdout)) == MOST_FIGURES + 5
+    assert f"drew the first {MOST_FIGURES} of {MOST_FIGURES + 5}" in result.stdout
+    assert len(os.listdir(tmp_path / "capped")) == MOST_FIGURES + 1  # and the montage
+
+
+def test_a_model_with_several_outputs_per_pair_is_refused(tmp_path, digit_folder):
+    import keras
+
+    a = keras.Input((28, 28, 1))
+    b = keras.Input((28, 28, 1))
+    outputs = keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.Subtract()([a, b])))
+    model = keras.Model([a, b], outputs)
+    model.export(str(tmp_path / "three"), verbose=False)
+    result = run_script("test_siamese_network.py", "--input", digit_folder, "--model",
+                        tmp_path / "three", "--output", tmp_path / "figs")
+    assert_clean_error(result, "3 outputs per pair")
