@@ -209,7 +209,8 @@ def test_faiss_on_a_small_gallery_searches_exactly(script, gallery, tmp_path, ca
 
 def test_faiss_never_answers_its_no_result_id():
     faiss = pytest.importorskip("faiss")  # noqa: F841
-    from pyimagesearch.search import exact_search, search as run_search
+    from pyimagesearch.search import exact_search
+    from pyimagesearch.search import search as run_search
 
     rng = np.random.default_rng(0)
     gallery = rng.normal(size=(2000, 8)).astype(np.float32)
