@@ -223,8 +223,10 @@ def report(args, plt, results, counts, scoreKind):
         records = [{key: value for (key, value) in result.items() if key != "images"}
                    for result in results]
         with open(args.json, "w") as f:
-            json.dump({"queries": records, "index": dict(zip(("embedded", "kept", "dropped"),
-                                                             counts))}, f, indent=2)
+            # the gallery named, as the neighbours' paths are relative to it
+            json.dump({"gallery": os.path.abspath(args.gallery), "queries": records,
+                       "index": dict(zip(("embedded", "kept", "dropped"), counts))}, f,
+                      indent=2)
         print(f"[INFO] wrote {args.json}")
 
 

@@ -350,6 +350,8 @@ def train(args, output, resumed=None):
                                          augmentation, len(history.history["loss"]),
                                          epochKept), run, paths[2])
     plot(model, history, evaluation, data, args, paths)
+    print(f"[INFO] wrote the model to {paths[0]}, its log to {paths[2]} and its plots to "
+          f"{', '.join(path for path in (paths[1], paths[3], paths[4]) if os.path.exists(path))}")
     return model
 
 

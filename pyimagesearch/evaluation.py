@@ -37,10 +37,7 @@ def evaluate_pairs(scores, labels, scoreKind, threshold):
     (fpr, tpr, thresholds) = (fpr[finite], tpr[finite], thresholds[finite])
 
     eer = int(np.argmin(np.abs(fpr - (1 - tpr))))
-    # accuracy at each ROC threshold (">=" there; the gap to our strict ">" is one tie)
-    positives = labels.sum()
-    accuracies = (tpr * positives + (1 - fpr) * (len(labels) - positives)) / len(labels)
-    best = int(np.argmax(accuracies))
+    (bestAccuracy, bestThreshold) = most_accurate_threshold(sign * scores, labels)
     return {
         "pairs": int(len(labels)),
         "threshold": float(threshold),
@@ -48,10 +45,27 @@ def evaluate_pairs(scores, labels, scoreKind, threshold):
         "roc_auc": float(roc_auc_score(labels, sign * scores)),
         "eer": float((fpr[eer] + 1 - tpr[eer]) / 2),
         "eer_threshold": float(sign * thresholds[eer]),
-        "best_accuracy": float(accuracies[best]),
-        "best_threshold": float(sign * thresholds[best]),
+        "best_accuracy": bestAccuracy,
+        "best_threshold": float(sign * bestThreshold),
         "roc": {"fpr": fpr, "tpr": tpr},
     }
+
+
+def most_accurate_threshold(higherSame, labels):
+    """(accuracy, threshold) of the most accurate rule "same when higherSame > threshold",
+    the rule the models decide by: the thresholds tried lie halfway between neighbouring
+    distinct scores (and below the lowest), so tied scores fall on one side together and the
+    accuracy reported is the accuracy a model at that threshold gets."""
+    values = np.unique(higherSame)
+    candidates = np.concatenate([[np.nextafter(values[0], -np.inf)],
+                                 (values[:-1] + values[1:]) / 2, values[-1:]])
+    positive = np.sort(higherSame[labels == 1])
+    negative = np.sort(higherSame[labels == 0])
+    # same when above: positives above count, negatives at or below count
+    right = (len(positive) - np.searchsorted(positive, candidates, side="right")
+             + np.searchsorted(negative, candidates, side="right"))
+    best = int(np.argmax(right))
+    return float(right[best] / len(labels)), float(candidates[best])
 
 
 def choose_threshold(scores, labels, scoreKind, threshold, choose):

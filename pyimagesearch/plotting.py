@@ -43,7 +43,9 @@ def plot_training(H, plotPath):
         fig = plt.figure()
         for key, name in curves:
             if key in history:
-                plt.plot(np.arange(1, len(history[key]) + 1), history[key], label=name)
+                # markers where there are few epochs: one epoch is a point, not a line
+                plt.plot(np.arange(1, len(history[key]) + 1), history[key], label=name,
+                         marker="o" if len(history[key]) < 20 else None)
         plt.title("Training Loss and Accuracy" if "accuracy" in history else "Training Loss")
         plt.xlabel("Epoch #")
         plt.ylabel("Loss/Accuracy" if "accuracy" in history else "Loss")

@@ -47,3 +47,17 @@ def test_roc_plot_and_json_summary(tmp_path):
     plot_roc(result, str(tmp_path / "roc.png"))
     assert (tmp_path / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert "roc" not in summary(result) and summary(result)["pairs"] == 100
+
+
+@pytest.mark.parametrize("scoreKind", ["similarity", "distance"])
+def test_the_best_accuracy_is_the_accuracy_at_the_best_threshold(scoreKind):
+    # an early model gives many pairs one score: the report must not contradict itself
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        scores = rng.choice([0.2, 0.5, 0.5013, 0.8], size=36).astype(np.float64)
+        labels = rng.integers(0, 2, size=36)
+        labels[:2] = (0, 1)
+        evaluation = evaluate_pairs(scores, labels, scoreKind, 0.5)
+        again = evaluate_pairs(scores, labels, scoreKind, evaluation["best_threshold"])
+        assert again["accuracy"] == pytest.approx(evaluation["best_accuracy"])
+        assert evaluation["best_accuracy"] >= evaluation["accuracy"]

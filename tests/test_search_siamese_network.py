@@ -179,8 +179,10 @@ def test_a_gallery_of_one_class_answers_every_query_with_it(script, tmp_path, ca
     out = search(script, capsys, "--gallery", lone, "--query", queries, "--model", MODEL,
                  "--output", tmp_path / "out", "--json", tmp_path / "r.json")
     assert "has one class" in out
-    answers = [q["answer"] for q in json.loads((tmp_path / "r.json").read_text())["queries"]]
-    assert answers == ["3", "3"]
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert [q["answer"] for q in record["queries"]] == ["3", "3"]
+    # the neighbours' paths are relative to the gallery, which the record names
+    assert record["gallery"] == os.path.abspath(lone)
 
 
 def test_top_beyond_the_gallery_is_clipped_and_figures_stay_small(script, tmp_path, capsys):

@@ -137,3 +137,15 @@ def test_evaluate_measures_the_open_set_against_a_gallery_folder(trained_output,
     assert f"against the gallery {gallery} (24 images, threshold " in result.stdout
     assert "of 20 queries of classes it lacks unknown" in result.stdout
     assert "of 80 others right" in result.stdout
+
+
+def test_evaluate_says_why_a_dataset_has_no_open_set_line(trained_output, tmp_path):
+    from conftest import write_digit_classes
+
+    write_digit_classes(tmp_path / "three" / "train", 4)
+    write_digit_classes(tmp_path / "three" / "test", 4, seed=1)
+    (output, _) = trained_output
+    result = run_script("tools.evaluate", "--model", output / "siamese_model", "--dataset",
+                        tmp_path / "three", "--digits", 0, "--ways", 3, "--episodes", 20)
+    assert result.returncode == 0, result.stderr
+    assert "no test open set: its gallery takes 10 images of each class" in result.stdout

@@ -115,3 +115,15 @@ def test_make_triplets_anchors_every_image_and_is_seeded():
     assert (labels[rows[:, 1]] == labels[rows[:, 0]]).all()
     assert (labels[rows[:, 2]] != labels[rows[:, 0]]).all()
     assert not np.array_equal(rows, make_triplet_indices(labels, rng=8))
+
+
+def test_a_short_history_is_drawn_as_points(tmp_path, monkeypatch):
+    # after one epoch each curve is a single point: without markers the chart is empty
+    import pyimagesearch.plotting
+
+    drawn = []
+    monkeypatch.setattr(pyimagesearch.plotting, "save_figure",
+                        lambda fig, path: drawn.append(fig))
+    plot_training({"loss": [0.7], "val_loss": [0.6]}, str(tmp_path / "plot.png"))
+    lines = drawn[0].axes[0].get_lines()
+    assert len(lines) == 2 and all(line.get_marker() == "o" for line in lines)

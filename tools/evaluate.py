@@ -214,6 +214,13 @@ def measure_recognition(model, name, images, labels, args, figurePath):
               f"{openSet['unknown_rejected']:.4f} of their queries unknown, "
               f"{openSet['known_right']:.4f} of the others right")
         results["open_set"] = openSet
+    elif len(classes) < 3:
+        print(f"[INFO] no {name} open set: it needs at least three classes (one left out of "
+              f"the gallery, two known), there are {len(classes)}")
+    else:
+        print(f"[INFO] no {name} open set: its gallery takes {args.gallery_per_class} images "
+              f"of each class and leaves queries, and the smallest class has "
+              f"{counts.min()} (lower --gallery-per-class)")
     if figurePath:
         draw_episode(images, chosen, labels, embeddings, ways, args, figurePath)
     return results
