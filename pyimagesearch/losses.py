@@ -232,16 +232,3 @@ def nca_loss(labels, embeddings, temperature=NCA_TEMPERATURE):
 def compile_nca(margin=None):
     """The NCA loss; no accuracy (it sees no pairs)."""
     return nca_loss, None
-
-
-def compile_nca_views(margin=None):
-    """The NCA loss on the classes plus VIEW_WEIGHT times one on the images themselves (two
-    augmented views of an image are each other's only match), as compile_triplet_views
-    adds to the triplet loss."""
-
-    def nca_views(labels, embeddings):
-        labels = ops.reshape(labels, (-1, 2))
-        return nca_loss(labels[:, 0], embeddings) + VIEW_WEIGHT * nca_loss(labels[:, 1],
-                                                                           embeddings)
-
-    return nca_views, None

@@ -148,13 +148,6 @@ LOSSES = {
         "one-shot run asks for: the model outputs the distance",
         head=None, score="distance", margin=None, threshold=0.5,
         choose_threshold=True, prefix="nca_", sampler="classes", unit_embeddings=True),
-    "nca_views": Loss(
-        "nca_views", "pyimagesearch.losses:compile_nca_views",
-        "nca plus nca on two augmented views of each image, which keeps what tells images "
-        "apart (as triplet_views)",
-        head=None, score="distance", margin=None, threshold=0.5,
-        choose_threshold=True, prefix="nca_views_", sampler="classes", unit_embeddings=True,
-        views=2),
 }
 
 # how a pair loss gets its pairs (Architecture.pairs, --pairs)
