@@ -11,6 +11,7 @@ pyimagesearch/recipes.py.
 """
 # import the necessary packages
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -233,6 +234,12 @@ def add_run_arguments(ap):
                     help="draw fresh pairs every epoch (each image still anchors one positive "
                          "and one negative pair) instead of the tutorial's single draw; the "
                          "validation pairs stay fixed (default: off)")
+    ap.add_argument("--tensorboard", default=None, metavar="DIR",
+                    help="also write TensorBoard's logs into DIR: the training curves (loss, "
+                         "validation loss and accuracy, learning rate) each epoch and, at the "
+                         "end, the embeddings of up to 200 validation images per class for "
+                         "its projector; view them with tensorboard --logdir DIR (pip install "
+                         "tensorboard)")
     ap.add_argument("--resume", action="store_true",
                     help="go on with the unfinished run in --output (one killed or stopped "
                          "before its last epoch), from its last whole epoch: the same command "
@@ -299,6 +306,8 @@ def check_arguments(args):
     if sampler == "in_batch" and args.batch_size % 4:
         raise ValueError("--batch-size must be a multiple of 4 with --pairs in_batch (twos "
                          "of a class, half as many images as pairs a step)")
+    if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard")
     if args.resume and args.strategy == "multiworker":
         raise ValueError("--resume is not available under --strategy multiworker: a killed "
                          "worker's run starts over")
@@ -586,6 +595,7 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
     from pyimagesearch.training import (
         EpochTimer,
         KeepBest,
+        LogLearningRate,
         StopOnInterrupt,
         ValidateWith,
         file_read_failures,
@@ -617,6 +627,9 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
             # with pairs of its own to choose on, keep the epoch that did best on them
             keepBest = KeepBest()
             callbacks.append(keepBest)
+        if args.tensorboard:
+            callbacks[1:1] = [LogLearningRate()]
+            callbacks.append(keras.callbacks.TensorBoard(args.tensorboard, write_graph=False))
         # last: it saves what the others have seen of the epoch
         callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest))
         if done:
@@ -739,6 +752,14 @@ def plot(model, history, evaluation, data, args, paths):
     sister = model.get_layer("sister_network")
     embeddings = embed_images(lambda batch: sister(batch, training=False), valX, shown)
     plot_embeddings(embeddings, valY[shown], embeddingsPath, classNames=data.class_names)
+    if args.tensorboard:
+        from pyimagesearch.pairs import load_images
+        from pyimagesearch.projector import write_projector
+
+        folder = write_projector(args.tensorboard, embeddings, valY[shown],
+                                 load_images(valX, shown), data.class_names)
+        print(f"[INFO] wrote the embeddings of {len(shown)} validation images for "
+              f"TensorBoard's projector to {folder}")
 
 
 if __name__ == "__main__":

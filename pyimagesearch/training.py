@@ -97,6 +97,16 @@ class ValidateWith(keras.callbacks.Callback):
             logs.update({f"val_{name}": value for (name, value) in results.items()})
 
 
+class LogLearningRate(keras.callbacks.Callback):
+    """Adds the optimizer's learning rate (where its schedule has brought it) to each epoch's
+    logs, for the callbacks after it (TensorBoard's curves)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+
+
 class KeepBest(keras.callbacks.EarlyStopping):
     """Keeps the weights of the epoch of lowest validation loss and restores them at the end;
     never stops early. A resumed run hands it the unfinished run's best so far."""
