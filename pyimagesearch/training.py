@@ -65,7 +65,12 @@ class EpochTimer(keras.callbacks.Callback):
     """Adds "seconds" to each epoch's logs: the time spent on its training steps, from the
     first step's start to the last step's end (validation not included), and "cores": the
     process's CPU time over that span divided by it. On a shared machine, cores well below
-    the CPU count mark an epoch that was slowed by other work, not by the training."""
+    the CPU count mark an epoch that was slowed by other work, not by the training. Also
+    "run_left_min": the minutes the run has left at its pace so far, which the per-epoch
+    line of a log file (and of a terminal) shows."""
+
+    def on_train_begin(self, logs=None):
+        (self._runStart, self._epochsTimed) = (time.perf_counter(), 0)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = self._end = time.perf_counter()
@@ -76,9 +81,13 @@ class EpochTimer(keras.callbacks.Callback):
         self._cpuEnd = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epochsTimed += 1
         if logs is not None:
             logs["seconds"] = self._end - self._start
             logs["cores"] = (self._cpuEnd - self._cpuStart) / max(logs["seconds"], 1e-9)
+            # the whole run's time left, at the pace of its epochs so far (validation in)
+            pace = (time.perf_counter() - self._runStart) / self._epochsTimed
+            logs["run_left_min"] = pace * (self.params.get("epochs", epoch + 1) - epoch - 1) / 60
 
 
 class ValidateWith(keras.callbacks.Callback):

@@ -10,18 +10,24 @@ INFO_LINES = ["[INFO] loading MNIST dataset...", "[INFO] preparing positive and 
               "[INFO] building siamese network...", "[INFO] compiling model...",
               "[INFO] training model...", "[INFO] evaluating siamese model...",
               "[INFO] validation pairs: ...", "[INFO] saving siamese model...",
-              "[INFO] plotting training history..."]
+              "[INFO] plotting training history...", "[INFO] wrote the model to ..."]
 
 
 def info_lines(stdout):
-    return [line if not line.startswith("[INFO] validation pairs: ") else
-            "[INFO] validation pairs: ..." for line in stdout.splitlines()
-            if line.startswith("[INFO]")]
+    shortened = ("[INFO] validation pairs: ", "[INFO] wrote the model to ")
+    return [next((start + "..." for start in shortened if line.startswith(start)), line)
+            for line in stdout.splitlines() if line.startswith("[INFO]")]
 
 
 def test_training_writes_model_plot_and_log(trained_output):
     (output, result) = trained_output
     assert info_lines(result.stdout) == INFO_LINES
+    # not a terminal: one line an epoch, with the minutes the run has left
+    assert [line for line in result.stdout.splitlines() if "run_left_min: 0" in line]
+    # where it all went, said at the end
+    assert (f"wrote the model to {output / 'siamese_model'}, its log to "
+            f"{output / 'training_log.csv'} and its plots to {output / 'plot.png'}") \
+        in result.stdout
     assert (output / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert (output / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert (output / "embeddings.png").read_bytes()[:4] == b"\x89PNG"
