@@ -596,6 +596,7 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
         EpochTimer,
         KeepBest,
         LogLearningRate,
+        ProgressBar,
         StopOnInterrupt,
         ValidateWith,
         file_read_failures,
@@ -615,7 +616,7 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
             on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                      interrupt.requested))
         # the log stays with the run's state until the model is saved beside it
-        callbacks = [stopper, EpochTimer(),
+        callbacks = [stopper, EpochTimer(), ProgressBar(),
                      keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE),
                                                append=done > 0)]
         if validator is not None:

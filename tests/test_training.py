@@ -143,3 +143,16 @@ def test_a_broken_tf_config_gets_a_clear_error(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{cluster: oops")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         get_strategy("multiworker")
+
+
+def test_the_progress_bar_never_counts_past_the_epochs_steps():
+    # 20 steps, 16 a call: Keras reports the second call as steps 17-32
+    from pyimagesearch.training import ProgressBar
+
+    bar = ProgressBar()
+    bar.set_params({"verbose": 1, "epochs": 1, "steps": 20})
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    bar.on_train_batch_end(15)
+    bar.on_train_batch_end(31)
+    assert bar.seen == 20 and bar.progbar._seen_so_far == 20
