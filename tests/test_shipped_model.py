@@ -76,3 +76,29 @@ def test_the_accurate_model_says_how_it_was_made():
     assert (metadata["architecture"], metadata["augment"]) == ("small_vgg", True)
     assert metadata["threshold_chosen_on"].startswith("validation split")
     assert metadata["threshold"] == metadata["validation"]["best_threshold"]
+
+
+OMNIGLOT = os.path.join(ROOT, config.BASE_OUTPUT, "omniglot_siamese_model")
+
+
+def test_the_shipped_omniglot_model_takes_drawings_as_they_come(tmp_path):
+    # dark strokes on white, as Omniglot's drawings are (rendered digits here, not Omniglot):
+    # the model inverts them itself, and tells a drawing's own kind from the others
+    from conftest import write_alphabets
+
+    model = SiameseModel(OMNIGLOT)
+    metadata = model.metadata
+    assert (metadata["images"], metadata["ink"]) == ("handwriting", "dark_on_light")
+    assert (metadata["architecture"], metadata["loss"]) == ("conv4", "nca")
+    assert len(metadata["class_names"]) == 242
+    tree = write_alphabets(tmp_path, (("Digits", 10),), drawers=2)
+    paths = sorted(str(p) for p in tree.rglob("*.png"))
+    drawings = np.stack([load_image(p)[0] for p in paths])[..., np.newaxis]
+    assert drawings[:, :2].min() > 0.9  # white paper
+    embeddings = model.embed(drawings)
+    np.testing.assert_allclose(model.predict(drawings, drawings), 0, atol=1e-3)
+    # each character's two drawings: nearer each other than most of the other characters
+    distances = np.linalg.norm(embeddings[:, None] - embeddings[None], axis=-1)
+    same = np.array([[os.path.dirname(a) == os.path.dirname(b) for b in paths] for a in paths])
+    np.fill_diagonal(same, False)
+    assert distances[same].mean() < distances[~same & ~np.eye(len(paths), dtype=bool)].mean()
