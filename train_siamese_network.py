@@ -71,7 +71,6 @@ def parse_args(argv=None):
     check_arguments(args)
     if args.output is None:
         args.output = default_output(args.sources, args.dataset)
-    check_output_is_free(args)
     return args
 
 
@@ -326,12 +325,13 @@ def main(argv=None):
     if multiworker and args.seed is None and sum(map(len, cluster_config()[0].values())) > 1:
         raise ValueError("--strategy multiworker needs --seed (the same on every worker), so "
                          "that every worker draws the same pairs")
+    check_output_is_free(args)
     # only the chief writes into --output; the other workers write into a scratch folder
     # that they remove at the end
     output = args.output if not multiworker or is_chief() else tempfile.mkdtemp()
     modelPath = config.output_paths(output, args.loss, args.architecture)[0]
     try:
-        with TrainingLock(modelPath):
+        with TrainingLock(output):
             # across workers, a killed worker's run starts over (its state is not kept)
             resumed = None if multiworker else check_resume(state_folder(modelPath), args)
             model = train(args, output, resumed)
@@ -369,7 +369,7 @@ def start_run(args, modelPath, resumed):
     without --seed gets a drawn one, recorded, so that it can be resumed)."""
     import secrets
 
-    from pyimagesearch.checkpoints import recipe_of, write_state
+    from pyimagesearch.checkpoints import recipe_of
 
     folder = state_folder(modelPath)
     if resumed is not None:
@@ -379,12 +379,8 @@ def start_run(args, modelPath, resumed):
         return Run(folder, resumed)
     if args.seed is None:
         args.seed = secrets.randbelow(2 ** 31)
-    state = {"recipe": recipe_of(args), "seed": args.seed, "epochs_done": 0}
-    # a folder left by a run killed before its first epoch ended holds nothing to keep
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder)
-    write_state(folder, state)
-    return Run(folder, state)
+    # written when the training starts (fit): bad data refused before then leaves nothing
+    return Run(folder, {"recipe": recipe_of(args), "seed": args.seed, "epochs_done": 0})
 
 
 def load_data(args):
@@ -607,8 +603,15 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
     if multiworker:
         (trainData, validationData) = prepare_for_multiworker(trainer, trainData,
                                                               validationData)
+    from pyimagesearch.checkpoints import write_state
+
     print("[INFO] training model...")
     done = run.state["epochs_done"]
+    if not done:
+        # a folder left by a run killed before its first epoch ended holds nothing to keep
+        shutil.rmtree(run.folder, ignore_errors=True)
+        os.makedirs(run.folder)
+        write_state(run.folder, run.state)
     # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
     # finishing the epoch alone would leave the other workers waiting
     with StopOnInterrupt(enabled=not multiworker) as interrupt:

@@ -166,36 +166,29 @@ def restore(folder, state, trainer, keepBest=None):
 
 
 class TrainingLock:
-    """Held while a training writes a model into a folder: a second training of the same
-    model there is refused in one line (ValueError) instead of mixing two runs' files. The
-    operating system lets go of it when the process ends, however it ends."""
+    """Held while a training writes into a folder: a second training into the same folder is
+    refused in one line (ValueError) instead of mixing two runs' files. The lock is the
+    folder's own (flock on it), so it leaves no file behind, and the operating system lets go
+    of it when the process ends, however it ends."""
 
-    def __init__(self, modelPath):
-        (parent, name) = os.path.split(os.path.normpath(modelPath))
-        self.path = os.path.join(parent, f".lock-{name}")
+    def __init__(self, folder):
+        self.folder = folder or "."
 
     def __enter__(self):
         import fcntl
 
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self.file = open(self.path, "a+")
+        os.makedirs(self.folder, exist_ok=True)
+        self.descriptor = os.open(self.folder, os.O_RDONLY)
         try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            self.file.seek(0)
-            holder = self.file.read().strip() or "another process"
-            self.file.close()
-            raise ValueError(f"{os.path.dirname(self.path) or '.'} is in use by another "
-                             f"training ({holder}): wait for it to end, or pass another "
-                             f"--output") from None
-        self.file.seek(0)
-        self.file.truncate()
-        self.file.write(f"process {os.getpid()}")
-        self.file.flush()
+            os.close(self.descriptor)
+            raise ValueError(f"{self.folder} is in use by another training: wait for it to "
+                             f"end, or pass another --output") from None
         return self
 
     def __exit__(self, *exc):
-        self.file.close()
+        os.close(self.descriptor)
 
 
 def finish(folder, logPath, done=True):

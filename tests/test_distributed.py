@@ -88,6 +88,7 @@ def test_sigterm_on_one_worker_ends_the_run_on_both(tiny_npz, tmp_path):
     output = tmp_path / "out"
     (output / "siamese_model").mkdir(parents=True)
     (output / "siamese_model" / "previous").write_text("the previous model")
+    (output / "siamese_model" / "saved_model.pb").write_bytes(b"")
     ports = free_ports(2)
     workers = [start_worker(ports, i, output, tiny_npz, "--epochs", 500, "--worker-timeout",
                             60) for i in range(2)]
@@ -106,7 +107,8 @@ def test_sigterm_on_one_worker_ends_the_run_on_both(tiny_npz, tmp_path):
     assert "[ERROR] another worker left the run" in outputs[0][1]
     assert "[ERROR] interrupted; nothing was saved" in outputs[1][1]
     assert (output / "siamese_model" / "previous").read_text() == "the previous model"
-    assert sorted(p.name for p in (output / "siamese_model").iterdir()) == ["previous"]
+    assert sorted(p.name for p in (output / "siamese_model").iterdir()) == [
+        "previous", "saved_model.pb"]
 
 
 def test_multiworker_needs_a_seed(tiny_npz, monkeypatch):

@@ -137,6 +137,7 @@ def test_unusable_folders_get_one_line_and_keep_the_model(tmp_path):
     output = tmp_path / "out"
     (output / "siamese_model").mkdir(parents=True)
     (output / "siamese_model" / "keep.txt").write_text("the previous model")
+    (output / "siamese_model" / "saved_model.pb").write_bytes(b"")
     write_digit_classes(tmp_path / "one_class", 3, classNames=("a",))
     write_digit_classes(tmp_path / "empty_class", 3, classNames=("a", "b"))
     (tmp_path / "empty_class" / "c").mkdir()

@@ -72,7 +72,7 @@ def test_help_explains_every_flag():
                  "--learning-rate", "--schedule", "--weight-decay", "--worker-timeout",
                  "--resample-pairs", "--verbose"):
         assert flag in result.stdout
-    assert "--architecture {tutorial,small_vgg}" in result.stdout
+    assert "--architecture {tutorial,small_vgg,conv4}" in result.stdout
     assert "--image-size HEIGHT WIDTH" in result.stdout
     assert "--color-mode {grayscale,rgb}" in result.stdout
     assert "--cache-images {auto,always,never}" in result.stdout
@@ -145,7 +145,8 @@ def test_ctrl_c_finishes_the_epoch_and_saves_what_was_learned(tiny_npz, tmp_path
         if line.startswith("Epoch 1/50"):
             child.send_signal(signal.SIGINT)
     assert child.wait(timeout=300) == 0, lines
-    assert "[INFO] training stopped after 1 of 50 epochs" in lines
+    assert any(line.startswith("[INFO] training stopped after 1 of 50 epochs (add --resume")
+               for line in lines)
     assert SiameseModel(str(tmp_path / "siamese_model")).metadata["epochs"] == 1
     assert (tmp_path / "plot.png").exists()
 
@@ -239,9 +240,11 @@ def test_two_trainings_into_one_folder_leave_one_whole_model(tiny_npz, tmp_path)
          str(tiny_npz), "--epochs", "1", "--output", str(tmp_path), "--seed", str(seed)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         for seed in (1, 2)]
+    # the second to reach the folder while the first trains is refused in one line
     for child in children:
         (out, _) = child.communicate(timeout=300)
-        assert child.returncode == 0, out
+        assert child.returncode == 0 or "is in use by another training" in out, out
+    assert any(child.returncode == 0 for child in children)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "embeddings.png", "plot.png", "roc.png", "siamese_model", "training_log.csv"]
     model = SiameseModel(str(tmp_path / "siamese_model"))
