@@ -13,22 +13,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_script(script, *args, env=None, cwd=None, fresh=False):
     """Run one of the project's scripts (a path ending in .py) or modules (tools.evaluate, run
-    as with -m) as its command line would, from the repository's root; returns a
+    as with -m) as its command line would, from the repository's root (or cwd); returns a
     CompletedProcess. In this process, which has TensorFlow loaded already (most of a fresh
-    interpreter's start), unless fresh, env or cwd ask for a fresh interpreter: for what only
-    a process of its own shows (TensorFlow's own log lines, signals, the environment)."""
+    interpreter's start), unless fresh or env ask for a fresh interpreter: for what only a
+    process of its own shows (TensorFlow's own log lines, signals, the environment)."""
     command = ([os.path.join(ROOT, str(script))] if str(script).endswith(".py")
                else ["-m", str(script)])
     arguments = [*command, *map(str, args)]
-    if fresh or env is not None or cwd is not None:
+    if fresh or env is not None:
         fullEnv = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
                    "PYTHONPATH": ROOT, **(env or {})}
         return subprocess.run([sys.executable, *arguments], capture_output=True, text=True,
                               env=fullEnv, cwd=cwd or ROOT, timeout=600)
-    return _run_in_process(arguments)
+    return _run_in_process(arguments, cwd or ROOT)
 
 
-def _run_in_process(arguments):
+def _run_in_process(arguments, cwd=ROOT):
     import contextlib
     import io
     import runpy
@@ -38,7 +38,7 @@ def _run_in_process(arguments):
     (savedArgv, savedCwd) = (sys.argv, os.getcwd())
     returncode = 0
     try:
-        os.chdir(ROOT)
+        os.chdir(cwd)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
                 if arguments[0] == "-m":

@@ -86,7 +86,7 @@ def test_dark_strokes_on_white_load_from_several_trees(tmp_path):
     assert len(dataset.train[0]) == 12 and " and " in lines[-1]
 
 
-def test_training_on_zips_of_dark_strokes_records_how_it_read_them(tmp_path):
+def test_training_on_zips_of_dark_strokes_records_how_it_read_them(tmp_path, monkeypatch):
     import json
 
     from conftest import run_script
@@ -94,9 +94,9 @@ def test_training_on_zips_of_dark_strokes_records_how_it_read_them(tmp_path):
     tree = write_alphabets(tmp_path / "tree", (("Alpha", 3), ("Beta", 3)), drawers=4,
                            wrapper="set")
     zip_folder(tree, tmp_path / "set.zip")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     result = run_script("train_siamese_network.py", "--dataset", "set.zip", "--epochs", 1,
-                        "--seed", 1, "--image-size", 16, 16, cwd=tmp_path,
-                        env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+                        "--seed", 1, "--image-size", 16, 16, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dark strokes on a light background, inverted" in result.stdout
     # own data goes beside the shipped models, into a folder named after it

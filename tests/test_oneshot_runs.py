@@ -21,9 +21,10 @@ def runs(tmp_path_factory):
                            wrapper="set")
     archive = zip_folder(tree, root / "set.zip")
     output = root / "runs"
-    result = run_script("tools.make_oneshot_runs", "--dataset", archive, "--output", output,
-                        "--ways", 3, "--runs", 5, "--seed", 4,
-                        env={"XDG_CACHE_HOME": str(root / "cache")})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        result = run_script("tools.make_oneshot_runs", "--dataset", archive, "--output",
+                            output, "--ways", 3, "--runs", 5, "--seed", 4)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "wrote 5 3-way one-shot run(s)" in result.stdout
     return output
@@ -132,12 +133,13 @@ def test_bad_runs_are_refused_in_one_line(runs, trained_output, tmp_path, damage
     assert_clean_error(result, message)
 
 
-def test_a_zip_without_class_folders_ends_training_in_one_line(tmp_path):
+def test_a_zip_without_class_folders_ends_training_in_one_line(tmp_path, monkeypatch):
     import zipfile
 
     path = tmp_path / "flat.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("a.png", b"x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     result = run_script("train_siamese_network.py", "--dataset", path, "--output",
-                        tmp_path / "out", env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+                        tmp_path / "out")
     assert_clean_error(result, "holds no class folders")

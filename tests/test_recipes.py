@@ -42,8 +42,14 @@ def test_recipe_defaults_and_help_come_from_the_tables():
         recipes.loss_named("hinge")
 
 
-@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
-@pytest.mark.parametrize("lossName", list(LOSSES))
+# every architecture with the tutorial's loss, every loss with the tutorial's network and
+# with small_vgg (the networks differ in their ending, which the losses' heads meet)
+ENTRIES = sorted({(architecture, "binary_crossentropy") for architecture in ARCHITECTURES}
+                 | {(architecture, lossName) for lossName in LOSSES
+                    for architecture in ("tutorial", "small_vgg")})
+
+
+@pytest.mark.parametrize("architecture, lossName", ENTRIES)
 def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit_images,
                                                    tmp_path):
     ((x, y), _) = digit_images

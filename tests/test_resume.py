@@ -63,10 +63,25 @@ def kill_after_epoch(dataset, output, epoch):
         process.wait(timeout=60)
 
 
-def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted, tmp_path):
-    (full, fullResult) = uninterrupted
-    output = tmp_path / "killed"
+@pytest.fixture(scope="module")
+def killed(tiny_npz, tmp_path_factory):
+    """An output folder whose training was killed with SIGKILL after its first epoch; each
+    test takes a copy."""
+    output = tmp_path_factory.mktemp("killed") / "out"
     kill_after_epoch(tiny_npz, output, 1)
+    return output
+
+
+def copy_of(folder, tmp_path):
+    import shutil
+
+    return shutil.copytree(folder, tmp_path / "killed", symlinks=True)
+
+
+def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted, killed,
+                                                         tmp_path):
+    (full, fullResult) = uninterrupted
+    output = copy_of(killed, tmp_path)
     assert not (output / "small_vgg_siamese_model").exists()
     # the same command again is refused, in one line that says how to go on
     assert_clean_error(train(tiny_npz, output), "unfinished run", "--resume")
@@ -82,9 +97,8 @@ def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted
     assert not os.path.exists(state_folder(str(output / "small_vgg_siamese_model")))
 
 
-def test_resume_refuses_another_recipe_or_nothing_to_resume(tiny_npz, tmp_path):
-    output = tmp_path / "killed"
-    kill_after_epoch(tiny_npz, output, 1)
+def test_resume_refuses_another_recipe_or_nothing_to_resume(tiny_npz, killed, tmp_path):
+    output = copy_of(killed, tmp_path)
     result = run_script("train_siamese_network.py", "--dataset", tiny_npz, "--output", output,
                         "--architecture", "small_vgg", "--epochs", 4, "--seed", 5, "--resume")
     assert_clean_error(result, "--epochs 3", "same command")
