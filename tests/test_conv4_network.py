@@ -1,0 +1,20 @@
+import pytest
+
+from pyimagesearch.conv4_network import build_conv4_model
+
+
+def test_conv4_has_its_documented_size_and_unit_embeddings():
+    import numpy as np
+
+    sister = build_conv4_model((28, 28, 1))
+    assert sister.count_params() == 115_312 and sister.name == "sister_network"
+    embeddings = sister.predict(np.random.default_rng(0).random((3, 28, 28, 1)), verbose=0)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1, rtol=1e-5)
+    # 56x56 characters keep a 3x3 grid of features: more weights in the dense layer only
+    assert build_conv4_model((56, 56, 1)).count_params() == 115_312 + 8 * 64 * 48
+
+
+@pytest.mark.parametrize("shape, dim", [((28, 28), 48), ((28, 28, 1), 0), ((8, 8, 1), 48)])
+def test_conv4_refuses_what_it_cannot_build(shape, dim):
+    with pytest.raises(ValueError):
+        build_conv4_model(shape, dim)
