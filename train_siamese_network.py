@@ -581,61 +581,24 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
     model) measures the validation pairs in the trainer's place."""
     import keras
 
-    from pyimagesearch.checkpoints import (
-        LOG_FILE,
-        logged_history,
-        make_checkpoint_callback,
-        restore,
-    )
+    from pyimagesearch.checkpoints import begin, logged_history, restore
     from pyimagesearch.distributed import prepare_for_multiworker, worker_departures
-    from pyimagesearch.training import (
-        EpochTimer,
-        KeepBest,
-        LogLearningRate,
-        ProgressBar,
-        StopOnInterrupt,
-        ValidateWith,
-        file_read_failures,
-    )
+    from pyimagesearch.training import StopOnInterrupt, file_read_failures
 
     (trainData, validationData) = (pairs.train_data, pairs.validation_data)
     multiworker = args.strategy == "multiworker"
     if multiworker:
         (trainData, validationData) = prepare_for_multiworker(trainer, trainData,
                                                               validationData)
-    from pyimagesearch.checkpoints import write_state
-
     print("[INFO] training model...")
     done = run.state["epochs_done"]
     if not done:
-        # a folder left by a run killed before its first epoch ended holds nothing to keep
-        shutil.rmtree(run.folder, ignore_errors=True)
-        os.makedirs(run.folder)
-        write_state(run.folder, run.state)
+        begin(run.folder, run.state)
     # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
     # finishing the epoch alone would leave the other workers waiting
     with StopOnInterrupt(enabled=not multiworker) as interrupt:
-        stopper = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
-                                                     interrupt.requested))
-        # the log stays with the run's state until the model is saved beside it
-        callbacks = [stopper, EpochTimer(), ProgressBar(),
-                     keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE),
-                                               append=done > 0)]
-        if validator is not None:
-            # first, so that the log, the kept epoch and the history all see its figures
-            callbacks.insert(0, ValidateWith(validator, validationData))
-            validationData = None
-        keepBest = None
-        if args.validation_split:
-            # with pairs of its own to choose on, keep the epoch that did best on them
-            keepBest = KeepBest()
-            callbacks.append(keepBest)
-        if args.tensorboard:
-            callbacks[1:1] = [LogLearningRate()]
-            callbacks.append(keras.callbacks.TensorBoard(args.tensorboard, write_graph=False))
-        # last: it saves what the others have seen of the epoch
-        callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest))
+        (callbacks, keepBest, validationData) = training_callbacks(
+            trainer, args, run, interrupt, validator, validationData)
         if done:
             restore(run.folder, run.state, trainer, keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
@@ -655,6 +618,44 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
     print(f"[INFO] keeping epoch {keepBest.best_epoch + 1}, of the lowest validation loss "
           f"({keepBest.best:.4f})")
     return history, keepBest.best_epoch + 1
+
+
+def training_callbacks(trainer, args, run, interrupt, validator, validationData):
+    """(callbacks, the kept-epoch keeper or None, the validation data fit gets): in the order
+    that each sees what the ones before it add to an epoch's figures."""
+    import keras
+
+    from pyimagesearch.checkpoints import LOG_FILE, make_checkpoint_callback
+    from pyimagesearch.training import (
+        EpochTimer,
+        KeepBest,
+        LogLearningRate,
+        ProgressBar,
+        ValidateWith,
+    )
+
+    stopper = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
+                                                 interrupt.requested))
+    # the log stays with the run's state until the model is saved beside it
+    callbacks = [stopper, EpochTimer(), ProgressBar(),
+                 keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE),
+                                           append=run.state["epochs_done"] > 0)]
+    if validator is not None:
+        # first, so that the log, the kept epoch and the history all see its figures
+        callbacks.insert(0, ValidateWith(validator, validationData))
+        validationData = None
+    keepBest = None
+    if args.validation_split:
+        # with pairs of its own to choose on, keep the epoch that did best on them
+        keepBest = KeepBest()
+        callbacks.append(keepBest)
+    if args.tensorboard:
+        callbacks[1:1] = [LogLearningRate()]
+        callbacks.append(keras.callbacks.TensorBoard(args.tensorboard, write_graph=False))
+    # last: it saves what the others have seen of the epoch
+    callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest))
+    return callbacks, keepBest, validationData
 
 
 def evaluate(model, data, pairs, args):

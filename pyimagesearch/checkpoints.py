@@ -107,6 +107,16 @@ def write_state(folder, state):
     _replace(dump, os.path.join(folder, STATE_FILE))
 
 
+def begin(folder, state):
+    """Start a run's state folder (a folder left by a run killed before its first epoch
+    ended holds nothing to keep)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    write_state(folder, state)
+
+
 def logged_history(folder):
     """{metric: [value per epoch]} of the unfinished run's log (the epochs done so far)."""
     path = os.path.join(folder, LOG_FILE)
