@@ -107,100 +107,36 @@ def main(argv=None):
 
 
 def index_gallery(args, model, load, prepare):
-    """The gallery's index, brought up to date (and written back only when something
-    changed), with its open-set calibration; returns (index, (embedded, kept, dropped))."""
-    from pyimagesearch.gallery import (
-        default_index_path,
-        file_embedder,
-        is_index_file,
-        load_index,
-        refresh_index,
-        save_index,
-    )
-    from pyimagesearch.model_io import model_fingerprint
-    from pyimagesearch.search import calibrate_gallery
+    """The gallery's index, brought up to date, with its open-set calibration; returns
+    (index, (embedded, kept, dropped))."""
+    from pyimagesearch.gallery import default_index_path
+    from pyimagesearch.gallery_search import index_header, open_gallery_index
 
     path = args.index_file or default_index_path(args.output or config.BASE_OUTPUT,
                                                  args.gallery, args.model)
-    header = {"model": model_fingerprint(args.model), "prepare": bool(prepare),
-              "input_shape": list(model.input_shape)}
-    if os.path.exists(path) and not is_index_file(path):
-        raise ValueError(f"{path} exists and is not a gallery index: it is left as it is; "
-                         f"pass another --index-file")
-    (old, why) = load_index(path, header)
-    if why:
-        print(f"[INFO] rebuilding the index: {why}")
     # the search's own figures are never indexed, even when --output lies in the gallery
-    (index, counts) = refresh_index(old, args.gallery, file_embedder(model, load, args.gallery),
-                                    header, exclude=[args.output] if args.output else [])
-    if len(index) < 2:
-        raise ValueError(f"the gallery {args.gallery} needs at least two usable images, "
-                         f"found {len(index)}")
-    unchanged = old is not None and counts[0] == counts[2] == 0
-    if unchanged and "open_set" in old.header:
-        index.header["open_set"] = old.header["open_set"]
-    else:
-        # the calibration changes only with the gallery: computed once, kept in the index
-        index.header["open_set"] = calibrate_gallery(index.embeddings, index.labels)
-        save_index(index, path)
+    (index, counts) = open_gallery_index(model, load, args.gallery, path,
+                                         index_header(model, args.model, prepare),
+                                         exclude=[args.output] if args.output else [])
     print(f"[INFO] index {path}: embedded {counts[0]:,}, kept {counts[1]:,}, dropped "
           f"{counts[2]:,}; {len(index):,} images of {len(np.unique(index.labels)):,} "
           f"classes")
     return index, counts
 
 
-def open_set_threshold(args, index):
-    """(threshold, how it was chosen): --threshold, or calibrated on the gallery (on at most
-    2,000 of its images, seeded: the same gallery gives the same threshold)."""
-    from pyimagesearch.search import REJECT_UNKNOWN
-
-    if args.threshold is not None:
-        return args.threshold, "--threshold"
-    if index.header["open_set"] is None:
-        # one class: no other class to tell the distance of an unknown query by
-        return float("inf"), ("the gallery has one class, so nothing tells an unknown query "
-                              "apart: every query gets it; pass --threshold to reject far ones")
-    (threshold, accepted) = index.header["open_set"]
-    how = (f"calibrated on the gallery to reject {REJECT_UNKNOWN:.0%} of the classes it "
-           f"leaves out")
-    if accepted is not None:
-        how += f"; it accepts {accepted:.1%} of its own images left out one at a time"
-    return threshold, how
-
-
 def search_gallery(args, model, load, index, names, queries):
-    """For each query: its top gallery images (path, label, distance, score, verdict) and the
-    answer (a class, or None for unknown)."""
-    from pyimagesearch.evaluation import verdict_of
-    from pyimagesearch.search import choose_index, search
+    """For each query: its top gallery images and the answer (gallery_search.answer_queries)."""
+    from pyimagesearch.gallery_search import answer_queries, open_set_threshold
+    from pyimagesearch.search import choose_index
 
     kind = choose_index(args.index, len(index))
     if args.top > len(index):
         print(f"[INFO] --top {args.top} is more than the gallery's {len(index)} images: "
               f"showing all {len(index)}")
-    embeddings = model.embed(np.stack(queries).reshape(-1, *model.input_shape))
-    (distances, rows) = search(kind, index.embeddings, embeddings, args.top)
-    (threshold, how) = open_set_threshold(args, index)
+    (threshold, how) = open_set_threshold(args.threshold, index)
     print(f"[INFO] {kind} search; a query is unknown from distance {threshold:.4f} ({how})")
-    (_, neighbourImages) = load([os.path.join(args.gallery, index.paths[r])
-                                 for r in rows.reshape(-1)], None)
-    stacked = np.stack([*queries, *neighbourImages]).reshape(-1, *model.input_shape)
-    top = rows.shape[1]
-    pairs = np.array([(q, len(queries) + q * top + j) for q in range(len(queries))
-                      for j in range(top)])
-    scores = model.score_pairs(stacked, pairs).reshape(len(queries), top)
-    (scoreKind, pairThreshold) = (model.metadata["score"], model.metadata["threshold"])
-    results = []
-    for (q, name) in enumerate(names):
-        neighbours = [{"path": str(index.paths[r]), "label": str(index.labels[r]),
-                       "distance": float(d), "score": float(s),
-                       "verdict": verdict_of(s, scoreKind, pairThreshold)}
-                      for (r, d, s) in zip(rows[q], distances[q], scores[q])]
-        known = distances[q, 0] < threshold
-        results.append({"query": name, "answer": neighbours[0]["label"] if known else None,
-                        "neighbours": neighbours, "images": (queries[q], neighbourImages[
-                            q * top:(q + 1) * top])})
-    return results
+    return answer_queries(model, load, index, args.gallery, names, queries, args.top, kind,
+                          threshold)
 
 
 def report(args, plt, results, counts, scoreKind):

@@ -56,16 +56,23 @@ def load_image(path, size=(28, 28), prepare=False, colorMode="grayscale"):
     prepare_digit) so the caller can say what happened. Raises ValueError when the file is not
     a readable image.
     """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise ValueError(f"{path} cannot be read ({e.strerror or e})") from None
+    return decode_image(data, path, size, prepare, colorMode)
+
+
+def decode_image(data, path, size=(28, 28), prepare=False, colorMode="grayscale"):
+    """load_image for the bytes of an image file (a uint8 array or bytes), named path in
+    its errors."""
     if colorMode not in COLOR_MODES:
         raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
                          f"{colorMode!r}")
     if prepare and colorMode != "grayscale":
         raise ValueError("--prepare makes MNIST-style digits and applies to grayscale models "
                          "only")
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as e:
-        raise ValueError(f"{path} cannot be read ({e.strerror or e})") from None
+    data = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     except cv2.error:

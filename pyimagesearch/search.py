@@ -114,14 +114,15 @@ class FaissIndex:
         return np.sqrt(np.maximum(squared, 0)), indices.astype(np.int64)
 
 
-def search(kind, gallery, queries, k):
+def search(kind, gallery, queries, k, faissIndex=None):
     """(distances, indices) of the k nearest gallery rows of each query, by kind (exact or
-    faiss). k is at most the gallery's size; faiss's "no result" (-1, where the lists it
-    probed hold fewer than k images) never comes back: those queries are searched exactly."""
+    faiss; faissIndex, when given, is the gallery's FaissIndex already built). k is at most
+    the gallery's size; faiss's "no result" (-1, where the lists it probed hold fewer than k
+    images) never comes back: those queries are searched exactly."""
     k = min(k, len(gallery))
     if kind != "faiss":
         return exact_search(gallery, queries, k)
-    (distances, indices) = FaissIndex(gallery).search(queries, k)
+    (distances, indices) = (faissIndex or FaissIndex(gallery)).search(queries, k)
     short = np.flatnonzero((indices < 0).any(axis=1))
     if len(short):
         (distances[short], indices[short]) = exact_search(gallery, np.asarray(queries)[short], k)

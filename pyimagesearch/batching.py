@@ -1,0 +1,63 @@
+"""Requests that arrive together, answered together: a model call costs about the same for one
+image as for a few dozen, so under load a server gains by gathering the requests of a short
+window into one call."""
+import queue
+import threading
+import time
+from concurrent.futures import Future
+
+
+class Batcher:
+    """Calls answer(items) -> results (one per item, in order) from a thread of its own, on the
+    items submitted within `window` seconds of the first one waiting, at most `most` at a
+    time. window=0 and most=1 answer each item alone."""
+
+    def __init__(self, answer, window=0.005, most=64, name="batcher"):
+        if window < 0 or most < 1:
+            raise ValueError(f"a batching window is at least 0 s and holds at least one "
+                             f"item, got {window} s and {most}")
+        (self.answer, self.window, self.most) = (answer, window, most)
+        self.pending = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def submit(self, item):
+        """A Future of item's result (or of the exception answer raised for its batch)."""
+        future = Future()
+        self.pending.put((item, future))
+        return future
+
+    def close(self):
+        """Stop the thread once the items already submitted are answered."""
+        self.pending.put(None)
+        self.thread.join()
+
+    def _gather(self):
+        """The next batch: the first waiting item, and those that come within the window."""
+        first = self.pending.get()
+        if first is None:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.window
+        while len(batch) < self.most:
+            try:
+                item = self.pending.get(timeout=max(0.0, deadline - time.monotonic())) \
+                    if self.window else self.pending.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # close: answer what was gathered, then stop
+                self.pending.put(None)
+                break
+            batch.append(item)
+        return batch
+
+    def _run(self):
+        while (batch := self._gather()) is not None:
+            try:
+                results = self.answer([item for (item, _) in batch])
+            except Exception as e:  # handed to each caller, whose request it failed
+                for (_, future) in batch:
+                    future.set_exception(e)
+                continue
+            for ((_, future), result) in zip(batch, results):
+                future.set_result(result)

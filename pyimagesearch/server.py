@@ -1,0 +1,122 @@
+"""The HTTP face of pyimagesearch/service.py: a FastAPI application (its OpenAPI page at /docs)
+that serve_siamese_network.py runs with uvicorn. Every error is JSON {"error": "..."} with a
+4xx status, and the server goes on serving after it."""
+import os
+
+from pyimagesearch.service import RequestError
+
+# uploads larger than this are refused (413) before they are read whole
+MOST_BYTES = 10 * 2 ** 20
+PAGE = os.path.join(os.path.dirname(__file__), "page.html")
+
+
+class TooLarge(Exception):
+    """A request body past the limit."""
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose body is (or says it is) larger than mostBytes gets 413
+    without being read further."""
+
+    def __init__(self, app, mostBytes=MOST_BYTES):
+        (self.app, self.mostBytes) = (app, mostBytes)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.mostBytes:
+            return await self.refuse(send)
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.mostBytes:
+                raise TooLarge
+            return message
+
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except TooLarge:
+            if not started:
+                await self.refuse(send)
+
+    async def refuse(self, send):
+        from starlette.responses import JSONResponse
+
+        response = JSONResponse({"error": f"the request is larger than the server's limit of "
+                                          f"{self.mostBytes:,} bytes"}, status_code=413)
+        await response({"type": "http"}, None, send)
+
+
+def create_app(service, mostBytes=MOST_BYTES):
+    """The application answering for service (a SiameseService)."""
+    from fastapi import FastAPI, File, Form, UploadFile
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from starlette.exceptions import HTTPException
+
+    app = FastAPI(title="Siamese network", version="1",
+                  description="Compare two images, search a gallery, enrol and remove gallery "
+                              "images with a trained siamese network.")
+    app.add_middleware(BodyLimit, mostBytes=mostBytes)
+
+    @app.exception_handler(RequestError)
+    async def refused(request, error):
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, error):
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}"
+                             for e in error.errors())
+        return JSONResponse({"error": problems}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, error):
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+    @app.get("/health")
+    def health():
+        """The model, its score kind and threshold, and the gallery's size."""
+        return service.health()
+
+    @app.post("/compare")
+    def compare(a: UploadFile = File(...), b: UploadFile = File(...)):
+        """How alike two images are: score, verdict, the threshold and the kind of score."""
+        return service.compare(a.file.read(), b.file.read())
+
+    @app.post("/search")
+    def search(image: UploadFile = File(...), top: int = Form(5)):
+        """The gallery images nearest to image, and its class (null: unknown)."""
+        return service.search(image.file.read(), top)
+
+    @app.post("/gallery", status_code=201)
+    def enrol(image: UploadFile = File(...), label: str = Form(...)):
+        """Add image to the gallery under label (a class, new or known)."""
+        return service.enrol(image.file.read(), label, image.filename)
+
+    @app.delete("/gallery/{path:path}")
+    def remove(path: str):
+        """Take the image at path (as /search names it) out of the gallery."""
+        return service.remove(path)
+
+    @app.get("/gallery/{path:path}")
+    def gallery_image(path: str):
+        """A gallery image, by the path /search names it with."""
+        return FileResponse(service.gallery_file(path))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        with open(PAGE, encoding="utf-8") as f:
+            return f.read()
+
+    return app
