@@ -103,7 +103,7 @@ def main(argv=None):
     # the queries by path (a folder's names are relative to it; files are named as given)
     queryPaths = [os.path.join(folder, name) for name in names] if folder else paths
     results = search_gallery(args, model, load, index, queryPaths, queries)
-    report(args, plt, results, counts, model.metadata["score"])
+    report(args, plt, results, counts, model.metadata["score"], load, queries)
 
 
 def index_gallery(args, model, load, prepare):
@@ -139,9 +139,9 @@ def search_gallery(args, model, load, index, names, queries):
                           threshold)
 
 
-def report(args, plt, results, counts, scoreKind):
-    """Print the neighbours and the answer of each query, draw (or save) its figure, and write
-    the JSON."""
+def report(args, plt, results, counts, scoreKind, load, queries):
+    """Print the neighbours and the answer of each query, draw (or save) its figure (the
+    neighbours' images loaded for it), and write the JSON."""
     from pyimagesearch.plotting import Figures, query_figure, search_montage
 
     figures = Figures(plt, args.output, "query")
@@ -152,6 +152,9 @@ def report(args, plt, results, counts, scoreKind):
                   f"{n['distance']:.4f} - {scoreKind}: {n['score']:.2f} - {n['verdict']}")
         print(f"[RESULT]   answer: {result['answer'] or 'unknown'}")
         if figures.wants_more():
+            (_, neighbourImages) = load([os.path.join(args.gallery, n["path"])
+                                         for n in result["neighbours"]], None)
+            result["images"] = (queries[i], neighbourImages)
             figures.add(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
                                      scoreKind))
     figures.finish(lambda: search_montage(plt, results, scoreKind), total=len(results))

@@ -12,7 +12,6 @@ http://127.0.0.1:8000/ to try it in a browser, /docs for the API (docs/serving.m
 import argparse
 import json
 import os
-import socket
 import sys
 
 from pyimagesearch import config
@@ -112,9 +111,10 @@ def main(argv=None):
                     host=args.host, port=args.port, workers=args.workers, log_level=level,
                     app_dir=os.path.dirname(os.path.abspath(__file__)))
         return
+    from pyimagesearch.server import listening_socket
+
     app = build_app(args)
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    listening = socket.create_server((args.host, args.port), family=family)
+    listening = listening_socket(args.host, args.port)
     (host, port) = listening.getsockname()[:2]
     print(f"[INFO] serving on http://{host}:{port} (try it at /, the API at /docs)",
           flush=True)

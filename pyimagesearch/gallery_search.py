@@ -78,20 +78,14 @@ def answer_queries(model, load, index, gallery, names, queries, top, kind, thres
     """For each query image: its `top` nearest gallery images (path, label, distance, score,
     verdict), nearest first, and the answer (the nearest one's class, or None for unknown
     from `threshold` on); kind is the search (exact or faiss, with the gallery's FaissIndex
-    when one is built already). The scores are the model's own
-    for the pair of images, as the test script gives them."""
+    when one is built already). The scores are the model's own for the pair of images, as the
+    test script gives them."""
     from pyimagesearch.evaluation import verdict_of
     from pyimagesearch.search import search
 
     embeddings = model.embed(np.stack(queries).reshape(-1, *model.input_shape))
     (distances, rows) = search(kind, index.embeddings, embeddings, top, faissIndex)
-    (_, neighbourImages) = load([os.path.join(gallery, index.paths[r])
-                                 for r in rows.reshape(-1)], None)
-    stacked = np.stack([*queries, *neighbourImages]).reshape(-1, *model.input_shape)
-    top = rows.shape[1]
-    pairs = np.array([(q, len(queries) + q * top + j) for q in range(len(queries))
-                      for j in range(top)])
-    scores = model.score_pairs(stacked, pairs).reshape(len(queries), top)
+    scores = neighbour_scores(model, load, index, gallery, queries, embeddings, rows)
     (scoreKind, pairThreshold) = (model.metadata["score"], model.metadata["threshold"])
     results = []
     for (q, name) in enumerate(names):
@@ -101,6 +95,20 @@ def answer_queries(model, load, index, gallery, names, queries, top, kind, thres
                       for (r, d, s) in zip(rows[q], distances[q], scores[q])]
         known = distances[q, 0] < threshold
         results.append({"query": name, "answer": neighbours[0]["label"] if known else None,
-                        "neighbours": neighbours, "images": (queries[q], neighbourImages[
-                            q * top:(q + 1) * top])})
+                        "neighbours": neighbours})
     return results
+
+
+def neighbour_scores(model, load, index, gallery, queries, embeddings, rows):
+    """The scores (queries, top) of each query with its neighbours (rows of the index): from
+    the embeddings at hand through the model's head, or, for a model exported before it had
+    that endpoint, from the images through `serve`."""
+    (count, top) = rows.shape
+    if model.has_score_embeddings:
+        return model.score_embeddings(np.repeat(embeddings, top, axis=0),
+                                      index.embeddings[rows.reshape(-1)]).reshape(count, top)
+    (_, neighbourImages) = load([os.path.join(gallery, index.paths[r])
+                                 for r in rows.reshape(-1)], None)
+    stacked = np.stack([*queries, *neighbourImages]).reshape(-1, *model.input_shape)
+    pairs = np.array([(q, count + q * top + j) for q in range(count) for j in range(top)])
+    return model.score_pairs(stacked, pairs).reshape(count, top)

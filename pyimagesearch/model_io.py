@@ -1,10 +1,11 @@
 """The one place that knows how a trained siamese model is laid out on disk.
 
 A model is a TensorFlow SavedModel directory (written with Keras's ExportArchive, read back
-with tf.saved_model.load, as Keras 3 requires) with two endpoints: `serve` (a pair of image
-batches in, their scores out) and `embed` (a batch of images in, their float32 embeddings
-out). Beside it, a small metadata.json says how to read the scores; it describes the model,
-the SavedModel's own signature decides its input.
+with tf.saved_model.load, as Keras 3 requires) with three endpoints: `serve` (a pair of image
+batches in, their scores out), `embed` (a batch of images in, their float32 embeddings out)
+and `score_embeddings` (a pair of embedding batches in, their scores out). Beside it, a small
+metadata.json says how to read the scores; it describes the model, the SavedModel's own
+signature decides its input.
 """
 import errno
 import json
@@ -51,6 +52,16 @@ def export_model(model, path, invert=False):
     archive.add_endpoint("embed", lambda images: tf.cast(sister(seen(images), training=False),
                                                          tf.float32),
                          input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
+    # the head alone, for pairs of embeddings already computed (a gallery's): the same
+    # distance and head as `serve`, without embedding the images again
+    from pyimagesearch.siamese_network import _sister_and_scorer
+
+    (_, score) = _sister_and_scorer(model)
+    dim = sister.outputs[0].shape[-1]
+    archive.add_endpoint("score_embeddings",
+                         lambda pair: tf.cast(score(pair[0], pair[1]), tf.float32),
+                         input_signature=[[tf.TensorSpec((None, dim), tf.float32, name=name)
+                                           for name in ("embedding_a", "embedding_b")]])
     archive.write_out(path, verbose=False)
 
 
@@ -272,6 +283,7 @@ class SiameseModel:
                              f"says {self.metadata['input_shape']} but the SavedModel takes "
                              f"{list(self.input_shape)}")
         self._embed = getattr(self._model, "embed", None)
+        self._score_embeddings = getattr(self._model, "score_embeddings", None)
 
     @property
     def has_embed(self):
@@ -284,6 +296,22 @@ class SiameseModel:
             raise ModelError(f"{self.path} has no embed endpoint (exported by an older "
                              f"version): re-export it with python -m tools.upgrade_model "
                              f"{self.path} (tools/upgrade_model.py)")
+
+    @property
+    def has_score_embeddings(self):
+        """Whether the SavedModel scores pairs of embeddings (exports before it did not)."""
+        return self._score_embeddings is not None
+
+    def score_embeddings(self, embeddingsA, embeddingsB, batchSize=4096):
+        """The scores (n,) of pairs of embeddings (as `embed` gives them), through the model's
+        own distance and head: what `serve` gives for the pairs of images they came from."""
+        embeddingsA = np.asarray(embeddingsA, np.float32)
+        embeddingsB = np.asarray(embeddingsB, np.float32)
+        scores = [np.asarray(self._score_embeddings([embeddingsA[start:start + batchSize],
+                                                     embeddingsB[start:start + batchSize]]),
+                             np.float64).reshape(-1)
+                  for start in range(0, len(embeddingsA), batchSize)]
+        return np.concatenate(scores) if scores else np.zeros(0)
 
     @property
     def variables(self):

@@ -2,6 +2,7 @@
 that serve_siamese_network.py runs with uvicorn. Every error is JSON {"error": "..."} with a
 4xx status, and the server goes on serving after it."""
 import os
+import socket
 
 from pyimagesearch.service import RequestError
 
@@ -56,6 +57,23 @@ class BodyLimit:
         response = JSONResponse({"error": f"the request is larger than the server's limit of "
                                           f"{self.mostBytes:,} bytes"}, status_code=413)
         await response({"type": "http"}, None, send)
+
+
+def listening_socket(host, port):
+    """A TCP socket listening on host:port (port 0: a free one). Made with its protocol named:
+    asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections of such a socket,
+    and without that every answer on a kept-alive connection waits some 40 ms for the
+    client's delayed acknowledgement."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError:
+        listening.close()
+        raise
+    return listening
 
 
 def create_app(service, mostBytes=MOST_BYTES):

@@ -14,6 +14,7 @@ from pyimagesearch.digits import render_digit
 from pyimagesearch.model_io import SiameseModel
 
 MODEL = os.path.join(ROOT, "output", "small_vgg_siamese_model")
+TRIPLET_MODEL = os.path.join(ROOT, "output", "small_vgg_triplet_siamese_model")
 
 
 def write_digits(folder, digits, perDigit, seed, classFolders=True):
@@ -74,17 +75,21 @@ def test_known_digits_get_their_class_and_missing_ones_are_unknown(script, galle
     assert {"montage.png", "query_01.png", "query_80.png"} <= set(os.listdir(tmp_path / "out"))
 
 
-def test_scores_are_the_test_scripts_for_the_same_pair(script, gallery, tmp_path, capsys):
+# the triplet model was exported before the score_embeddings endpoint: its searches score the
+# images through serve
+@pytest.mark.parametrize("model", [MODEL, TRIPLET_MODEL], ids=["embeddings", "images"])
+def test_scores_are_the_test_scripts_for_the_same_pair(script, gallery, tmp_path, capsys,
+                                                       model):
     query = write_digits(str(tmp_path / "q"), [3], 1, seed=5, classFolders=False)
     queryFile = os.path.join(query, "3_0.png")
-    search(script, capsys, "--gallery", gallery, "--query", queryFile, "--model", MODEL,
+    search(script, capsys, "--gallery", gallery, "--query", queryFile, "--model", model,
            "--output", tmp_path / "out", "--json", tmp_path / "r.json", "--top", 2)
     neighbours = json.loads((tmp_path / "r.json").read_text())["queries"][0]["neighbours"]
-    kind = SiameseModel(MODEL).metadata["score"]  # "similarity" or "distance"
+    kind = SiameseModel(model).metadata["score"]  # "similarity" or "distance"
     for n in neighbours:
         capsys.readouterr()
         load_script().main(["--input", queryFile, os.path.join(gallery, n["path"]),
-                            "--no-prepare", "--model", MODEL, "--output", str(tmp_path / "p")])
+                            "--no-prepare", "--model", model, "--output", str(tmp_path / "p")])
         line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("[RESULT]")][0]
         assert line.endswith(f"{kind}: {n['score']:.2f} - {n['verdict']}"), (line, n)
 

@@ -3,7 +3,6 @@ a gallery of rendered digits (not MNIST) made here."""
 import json
 import os
 import shutil
-import socket
 import struct
 import threading
 import time
@@ -30,10 +29,10 @@ class RunningServer:
     def __init__(self, service, mostBytes=None):
         import uvicorn
 
-        from pyimagesearch.server import MOST_BYTES, create_app
+        from pyimagesearch.server import MOST_BYTES, create_app, listening_socket
 
         self.service = service
-        listening = socket.create_server(("127.0.0.1", 0))
+        listening = listening_socket("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(
             create_app(service, mostBytes or MOST_BYTES), log_level="warning"))

@@ -54,7 +54,7 @@ def test_plot_embeddings_draws_any_saved_model(trained_output, tiny_npz, tmp_pat
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_upgrade_model_adds_the_embed_endpoint_with_the_same_scores(tmp_path):
+def test_upgrade_model_adds_the_embedding_endpoints_with_the_same_scores(tmp_path):
     import json
 
     import keras
@@ -73,10 +73,13 @@ def test_upgrade_model_adds_the_embed_endpoint_with_the_same_scores(tmp_path):
         before.embed(a)
     result = run_script("tools.upgrade_model", old)
     assert result.returncode == 0, result.stderr
-    assert "re-exported with the embed endpoint" in result.stdout
+    assert "re-exported with the embed and score_embeddings endpoints" in result.stdout
     upgraded = SiameseModel(str(old))
     np.testing.assert_allclose(upgraded.predict(a, b), before.predict(a, b), rtol=1e-5)
     assert upgraded.embed(a).shape == (6, 48)
+    # scores of the embeddings are the scores of the images they came from
+    np.testing.assert_allclose(upgraded.score_embeddings(upgraded.embed(a), upgraded.embed(b)),
+                               before.predict(a, b), rtol=1e-5, atol=1e-6)
     assert "already has" in run_script("tools.upgrade_model", old).stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
 

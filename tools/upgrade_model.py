@@ -1,4 +1,5 @@
-"""Re-export a saved siamese model with the `embed` endpoint (models saved before it existed).
+"""Re-export a saved siamese model with the `embed` and `score_embeddings` endpoints (models
+saved before they existed).
 
     python -m tools.upgrade_model output/siamese_model output/contrastive_siamese_model
 
@@ -14,7 +15,7 @@ from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 
 
 def upgrade(modelPath):
-    """Re-export the model at modelPath with both endpoints; returns False if it had them."""
+    """Re-export the model at modelPath with every endpoint; returns False if it had them."""
     import keras
 
     from pyimagesearch.model_io import ModelError, SiameseModel, save_model
@@ -22,7 +23,7 @@ def upgrade(modelPath):
     from pyimagesearch.siamese_network import build_pair_model
 
     saved = SiameseModel(modelPath)
-    if saved.has_embed:
+    if saved.has_embed and saved.has_score_embeddings:
         return False
     metadata = saved.metadata
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
@@ -30,8 +31,9 @@ def upgrade(modelPath):
                              head=loss_named(metadata["loss"]).head,
                              unitEmbeddings=loss_named(metadata["loss"]).unit_embeddings,
                              architecture=metadata.get("architecture", "tutorial"))
-    # the export lists the variables in the model's own order
-    variables = saved.variables
+    # the export lists the variables in the model's own order (then, where it has the embed
+    # endpoint, the sister network's again)
+    variables = saved.variables[:len(model.variables)]
     if [tuple(v.shape) for v in variables] != [tuple(v.shape) for v in model.variables]:
         raise ModelError(f"{modelPath}: its weights do not fit the network its metadata.json "
                          f"describes")
@@ -40,7 +42,10 @@ def upgrade(modelPath):
     rng = np.random.default_rng(0)
     (a, b) = (rng.random((64, *saved.input_shape), dtype=np.float32) for _ in range(2))
     expected = saved.predict(a, b)
-    got = model.predict([a, b], verbose=0).reshape(-1)
+    # a model of dark ink on light paper is given its images inverted by its endpoints
+    seen = (lambda images: 1.0 - images) if metadata.get("ink") == "dark_on_light" \
+        else (lambda images: images)
+    got = model.predict([seen(a), seen(b)], verbose=0).reshape(-1)
     if not np.allclose(got, expected, rtol=1e-5, atol=1e-6):
         raise ModelError(f"{modelPath}: the rebuilt model does not score as the saved one")
     save_model(model, modelPath, metadata)
@@ -55,8 +60,8 @@ def main():
     quiet_tensorflow(args.verbose)
     for modelPath in args.models:
         done = upgrade(modelPath)
-        print(f"[INFO] {modelPath}: " + ("re-exported with the embed endpoint" if done
-                                         else "already has the embed endpoint"))
+        print(f"[INFO] {modelPath}: " + ("re-exported with the embed and score_embeddings "
+                                         "endpoints" if done else "already has every endpoint"))
 
 
 if __name__ == "__main__":
