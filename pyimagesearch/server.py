@@ -1,6 +1,7 @@
 """The HTTP face of pyimagesearch/service.py: a FastAPI application (its OpenAPI page at /docs)
 that serve_siamese_network.py runs with uvicorn. Every error is JSON {"error": "..."} with a
 4xx status, and the server goes on serving after it."""
+import asyncio
 import os
 import socket
 
@@ -107,15 +108,18 @@ def create_app(service, mostBytes=MOST_BYTES):
         """The model, its score kind and threshold, and the gallery's size."""
         return service.health()
 
+    # compare and search wait for their batch without holding a thread: the model's own
+    # thread answers them (pyimagesearch/batching.py)
     @app.post("/compare")
-    def compare(a: UploadFile = File(...), b: UploadFile = File(...)):
+    async def compare(a: UploadFile = File(...), b: UploadFile = File(...)):
         """How alike two images are: score, verdict, the threshold and the kind of score."""
-        return service.compare(a.file.read(), b.file.read())
+        return JSONResponse(await asyncio.wrap_future(service.compare(await a.read(),
+                                                                      await b.read())))
 
     @app.post("/search")
-    def search(image: UploadFile = File(...), top: int = Form(5)):
+    async def search(image: UploadFile = File(...), top: int = Form(5)):
         """The gallery images nearest to image, and its class (null: unknown)."""
-        return service.search(image.file.read(), top)
+        return JSONResponse(await asyncio.wrap_future(service.search(await image.read(), top)))
 
     @app.post("/gallery", status_code=201)
     def enrol(image: UploadFile = File(...), label: str = Form(...)):

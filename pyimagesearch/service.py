@@ -148,31 +148,31 @@ class SiameseService:
 
     # --- compare ----------------------------------------------------------------------------
     def compare(self, dataA, dataB):
-        """The pair's score, verdict and the threshold it was judged by: what the test script
-        prints for the two files."""
-        from pyimagesearch.evaluation import verdict_of
-
+        """A Future of the pair's score, verdict and the threshold it was judged by: what the
+        test script prints for the two files."""
         (imageA, _) = self.decode(dataA, "a")
         (imageB, _) = self.decode(dataB, "b")
-        score = float(self.comparisons.submit((imageA, imageB)).result())
-        (scoreKind, threshold) = (self.metadata["score"], self.metadata["threshold"])
-        return {"score": score, "verdict": verdict_of(score, scoreKind, threshold),
-                "threshold": threshold, "score_kind": scoreKind}
+        return self.comparisons.submit((imageA, imageB))
 
     def _compare_batch(self, pairs):
+        from pyimagesearch.evaluation import verdict_of
+
         shape = (-1, *self.model.input_shape)
-        return self.model.score_batch(np.stack([a for (a, _) in pairs]).reshape(shape),
-                                      np.stack([b for (_, b) in pairs]).reshape(shape))
+        scores = self.model.score_batch(np.stack([a for (a, _) in pairs]).reshape(shape),
+                                        np.stack([b for (_, b) in pairs]).reshape(shape))
+        (scoreKind, threshold) = (self.metadata["score"], self.metadata["threshold"])
+        return [{"score": float(score), "verdict": verdict_of(score, scoreKind, threshold),
+                 "threshold": threshold, "score_kind": scoreKind} for score in scores]
 
     # --- search -----------------------------------------------------------------------------
     def search(self, data, top=5):
-        """One query's record, as the search script's --json writes it: its `top` nearest
-        gallery images and the answer (None for unknown)."""
+        """A Future of one query's record, as the search script's --json writes it: its `top`
+        nearest gallery images and the answer (None for unknown)."""
         self._need_gallery()
         if not 1 <= top <= 1000:
             raise RequestError(f"top must be 1 to 1000, got {top}")
         (image, _) = self.decode(data, "query")
-        return self.searches.submit((image, top)).result()
+        return self.searches.submit((image, top))
 
     def _search_batch(self, queries):
         from pyimagesearch.gallery_search import answer_queries, open_set_threshold
