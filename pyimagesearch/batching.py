@@ -7,16 +7,25 @@ import time
 from concurrent.futures import Future
 
 
+def batch_sizes(most):
+    """The sizes a batch is padded to: powers of two up to most, and most. A model meets
+    each new batch size with a slow first call (its kernels prepared for that shape), so
+    batches keep to these few, met once each at start (Batcher.warm_up)."""
+    return sorted({2 ** i for i in range(most.bit_length()) if 2 ** i <= most} | {most})
+
+
 class Batcher:
     """Calls answer(items) -> results (one per item, in order) from a thread of its own, on the
     items submitted within `window` seconds of the first one waiting, at most `most` at a
-    time. window=0 and most=1 answer each item alone."""
+    time, padded with copies of the last one to one of batch_sizes(most). window=0 and
+    most=1 answer each item alone."""
 
     def __init__(self, answer, window=0.005, most=64, name="batcher"):
         if window < 0 or most < 1:
             raise ValueError(f"a batching window is at least 0 s and holds at least one "
                              f"item, got {window} s and {most}")
         (self.answer, self.window, self.most) = (answer, window, most)
+        self.sizes = batch_sizes(most)
         self.pending = queue.Queue()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
@@ -26,6 +35,11 @@ class Batcher:
         future = Future()
         self.pending.put((item, future))
         return future
+
+    def warm_up(self, item):
+        """Answer a batch of each size once, with copies of item, before any request comes."""
+        for size in self.sizes:
+            self.answer([item] * size)
 
     def close(self):
         """Stop the thread once the items already submitted are answered."""
@@ -53,8 +67,11 @@ class Batcher:
 
     def _run(self):
         while (batch := self._gather()) is not None:
+            items = [item for (item, _) in batch]
+            items += items[-1:] * (next(size for size in self.sizes if size >= len(items))
+                                   - len(items))
             try:
-                results = self.answer([item for (item, _) in batch])
+                results = self.answer(items)
             except Exception as e:  # handed to each caller, whose request it failed
                 for (_, future) in batch:
                     future.set_exception(e)

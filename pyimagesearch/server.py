@@ -79,12 +79,14 @@ def listening_socket(host, port):
 
 def create_app(service, mostBytes=MOST_BYTES):
     """The application answering for service (a SiameseService)."""
-    from fastapi import FastAPI, File, Form, UploadFile
+    from fastapi import File, Form, UploadFile
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from fastapi_offline import FastAPIOffline
     from starlette.exceptions import HTTPException
 
-    app = FastAPI(title="Siamese network", version="1",
+    # the API's page (/docs) from files that the package ships: it works without internet
+    app = FastAPIOffline(title="Siamese network", version="1",
                   description="Compare two images, search a gallery, enrol and remove gallery "
                               "images with a trained siamese network.")
     app.add_middleware(BodyLimit, mostBytes=mostBytes)

@@ -113,6 +113,8 @@ class SiameseService:
         # uploads are taken as they are, as the scripts take a folder (no --prepare)
         self.load = input_loader(self.metadata, False)
         self.comparisons = Batcher(self._compare_batch, window, most, "compare")
+        blank = np.zeros(self.model.input_shape, np.float32)
+        self.comparisons.warm_up((blank, blank))
         (self.gallery, self.state, self.searches) = (gallery, None, None)
         if gallery is None:
             return
@@ -126,6 +128,7 @@ class SiameseService:
         with self._locked():
             self._open_index()
         self.searches = Batcher(self._search_batch, window, most, "search")
+        self.searches.warm_up((blank, 5))
 
     def close(self):
         for batcher in (self.comparisons, self.searches):

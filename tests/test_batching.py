@@ -29,7 +29,8 @@ def test_items_waiting_together_go_in_one_call_each_getting_its_own_result():
     assert first.result(10) == 0
     assert [future.result(10) for future in futures] == [2 * i for i in range(1, 11)]
     batcher.close()
-    assert batches[0] == [0] and batches[1] == list(range(1, 11))
+    # the ten waiting together, in one call (padded to 16 with copies of the last)
+    assert batches[0] == [0] and batches[1] == list(range(1, 11)) + [10] * 6
 
 
 def test_a_batch_holds_at_most_most_items_and_no_window_answers_each_alone():
@@ -61,3 +62,15 @@ def test_an_error_reaches_the_callers_of_its_batch_and_the_batcher_goes_on():
 def test_a_negative_window_is_refused():
     with pytest.raises(ValueError, match="window"):
         Batcher(lambda items: items, window=-1)
+
+
+def test_batches_are_padded_to_a_few_sizes_met_at_warm_up():
+    (batcher, batches, release, _) = recording_batcher(window=0.05, most=6)
+    release.set()
+    batcher.warm_up(1)
+    assert [len(batch) for batch in batches] == [1, 2, 4, 6]
+    futures = [batcher.submit(i) for i in range(3)]
+    assert [future.result(10) for future in futures] == [0, 2, 4]
+    batcher.close()
+    # three items padded to four with a copy of the last: each caller still gets its own
+    assert batches[-1] == [0, 1, 2, 2]

@@ -286,6 +286,11 @@ def test_the_page_and_the_api_description_are_served(served):
     assert page.status_code == 200 and "/compare" in page.text and "/search" in page.text
     paths = served.client.get("/openapi.json").json()["paths"]
     assert {"/health", "/compare", "/search", "/gallery", "/gallery/{path}"} <= set(paths)
+    # the API's page is whole without internet: its script is the server's own
+    docs = served.client.get("/docs").text
+    script = [part.split('"')[0] for part in docs.split('src="')[1:]
+              if "swagger-ui-bundle" in part][0]
+    assert script.startswith("/") and served.client.get(script).status_code == 200
 
 
 def test_the_script_serves_on_a_free_port_until_stopped(tmp_path):
