@@ -105,7 +105,6 @@ def app_from_environment():
 def main(argv=None):
     args = parse_args(argv)
     check_args(args)
-    quiet_tensorflow(args.verbose)
     import uvicorn
 
     level = "info" if args.verbose else "warning"
@@ -118,6 +117,7 @@ def main(argv=None):
                     host=args.host, port=args.port, workers=args.workers, log_level=level,
                     app_dir=os.path.dirname(os.path.abspath(__file__)))
         return
+    quiet_tensorflow(args.verbose)
     from pyimagesearch.server import listening_socket
 
     app = build_app(args)

@@ -1,9 +1,13 @@
 """The HTTP service: the real server on a free loopback port, with the shipped accurate model and
 a gallery of rendered digits (not MNIST) made here."""
+import contextlib
 import json
 import os
 import shutil
+import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -283,7 +287,7 @@ def test_enrolments_during_searches_leave_a_whole_gallery(own_server):
 
 def test_the_page_and_the_api_description_are_served(served):
     page = served.client.get("/")
-    assert page.status_code == 200 and "/compare" in page.text and "/search" in page.text
+    assert page.status_code == 200 and 'id="compare"' in page.text and 'id="search"' in page.text
     paths = served.client.get("/openapi.json").json()["paths"]
     assert {"/health", "/compare", "/search", "/gallery", "/gallery/{path}"} <= set(paths)
     # the API's page is whole without internet: its script is the server's own
@@ -293,29 +297,57 @@ def test_the_page_and_the_api_description_are_served(served):
     assert script.startswith("/") and served.client.get(script).status_code == 200
 
 
-def test_the_script_serves_on_a_free_port_until_stopped(tmp_path):
-    import subprocess
-    import sys
-
+@contextlib.contextmanager
+def script_server(folder, *args):
+    """serve_siamese_network.py in a process of its own; yields (its URL, its output lines so
+    far) once it says it is serving, and stops it after."""
     process = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "serve_siamese_network.py"), "--model", MODEL,
-         "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT})
+         *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=folder, env={**os.environ, "PYTHONPATH": ROOT})
     try:
         lines = []
         deadline = time.monotonic() + TIMEOUT
         while not any("serving on" in line for line in lines):
             assert time.monotonic() < deadline and process.poll() is None, lines
             lines.append(process.stdout.readline())
-        url = lines[-1].split()[3]
+        yield lines[-1].split()[3], lines
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+
+
+def test_the_script_serves_on_a_free_port_until_stopped(tmp_path):
+    with script_server(tmp_path, "--port", 0) as (url, lines):
         assert url.startswith("http://127.0.0.1:")
         health = httpx.get(f"{url}/health", timeout=TIMEOUT).json()
         assert health["gallery"] is None
         assert httpx.post(f"{url}/search", files={"image": digit(1, 1)},
                           timeout=TIMEOUT).status_code == 404
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
+
+
+def test_workers_share_one_gallery(tmp_path):
+    gallery = write_digits(str(tmp_path / "gallery"), range(4), 5, seed=3)
+    with socket.socket() as probe:  # a free port (--workers needs one of its own)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with script_server(tmp_path, "--gallery", gallery, "--port", port, "--workers", 2) as (
+            url, _):
+        client = httpx.Client(base_url=url, timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # the workers load the model after the port is open
+            try:
+                client.get("/health")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+        assert client.post("/gallery", files={"image": digit(9, 1)},
+                           data={"label": "nine"}).status_code == 201
+        # whichever worker answers, it knows the enrolment
+        answers = {client.post("/search", files={"image": digit(9, 7)}).json()["answer"]
+                   for _ in range(8)}
+        assert answers == {"nine"}
 
 
 def test_bad_arguments_get_one_line_before_tensorflow(tmp_path):
@@ -335,3 +367,37 @@ def test_an_index_file_that_is_not_an_index_is_refused(tmp_path):
     result = run_script("serve_siamese_network.py", "--model", MODEL, "--gallery", gallery,
                         "--index-file", tmp_path / "notes.npz", "--port", "0")
     assert result.returncode == 1 and "is not a gallery index" in result.stderr
+
+
+def test_the_docs_answers_are_the_servers(tmp_path):
+    """docs/serving.md's curl commands, sent to a server over the gallery its page makes:
+    the answers it quotes, to four decimals."""
+    import re
+
+    with open(os.path.join(ROOT, "docs", "serving.md")) as f:
+        page = f.read()
+    (block, quoted) = re.search(r"```bash\n(curl .*?)```\n\nanswer[^\n]*\n\n```\n(.*?)```",
+                                page, re.DOTALL).groups()
+    assert run_script("tools.make_gallery", "--output", tmp_path / "gallery").returncode == 0
+    server = start(str(tmp_path / "gallery"), str(tmp_path / "index.npz"))
+    try:
+        for (command, expected) in zip(block.splitlines(), quoted.splitlines()):
+            fields = dict(re.findall(r"-F (\w+)=(\S+)", command))
+            files = {name: open(os.path.join(ROOT, value[1:]), "rb").read()
+                     for (name, value) in fields.items() if value.startswith("@")}
+            data = {name: value for (name, value) in fields.items()
+                    if not value.startswith("@")}
+            endpoint = command.split("http://127.0.0.1:8000")[1]
+            answer = server.client.post(endpoint, files=files, data=data).json()
+            assert rounded(answer) == rounded(json.loads(expected)), command
+    finally:
+        server.stop()
+
+
+def rounded(record):
+    """record with its numbers to four decimals."""
+    if isinstance(record, dict):
+        return {key: rounded(value) for (key, value) in record.items()}
+    if isinstance(record, list):
+        return [rounded(value) for value in record]
+    return round(record, 4) if isinstance(record, float) else record
