@@ -125,3 +125,12 @@ def test_steps_benchmark_refuses_bad_sizes():
     result = run_script("benchmarks.benchmark_steps", "--batch-sizes", "64,7")
     assert result.returncode == 2
     assert "--batch-sizes must be even" in result.stderr
+
+
+def test_serve_benchmark_reports_each_endpoint_and_load():
+    result = run_script("benchmarks.benchmark_serve", "--gallery-size", 20, "--clients", 1, 2,
+                        "--seconds", 0.5, "--windows", 0)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
+    assert len(rows) == 4 and "/compare" in rows[0] and "/search" in rows[3]
+    assert all("no batching" in row and " 0 errors" in row for row in rows), rows
