@@ -40,6 +40,9 @@ def write_projector(logDir, embeddings, labels, images, classNames=None):
                 cv2.cvtColor((sprite * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     checkpoint = tf.train.Checkpoint(embedding=tf.Variable(np.asarray(embeddings, np.float32)))
     checkpoint.save(os.path.join(folder, "embedding.ckpt"))
+    # TensorBoard's projector looks in its runs only: the folders that hold an event file
+    with tf.summary.create_file_writer(folder).as_default():
+        tf.summary.text("embeddings", f"{len(labels)} images' embeddings", step=0)
     with open(os.path.join(folder, "projector_config.pbtxt"), "w") as f:
         f.write('embeddings {\n'
                 '  tensor_name: "embedding/.ATTRIBUTES/VARIABLE_VALUE"\n'

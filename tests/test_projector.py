@@ -30,5 +30,7 @@ def test_tensorboard_gets_the_curves_and_the_projector(tiny_npz, tmp_path):
     labels = (projector / "metadata.tsv").read_text().split()
     assert len(labels) > 10 and set(labels) <= {str(d) for d in range(10)}
     assert (projector / "sprite.png").stat().st_size > 0
+    # TensorBoard's projector reads only the folders that hold an event file
+    assert list(projector.glob("events.out.tfevents.*"))
     assert os.path.exists(projector / "checkpoint")
     assert "for TensorBoard's projector" in result.stdout
