@@ -78,8 +78,15 @@ def save_model(model, modelPath, metadata=None):
     # unique per save, even for two saves in one process
     partial = f"{modelPath}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        export_model(model, partial,
-                     invert=(metadata or {}).get("ink") == "dark_on_light")
+        try:
+            export_model(model, partial,
+                         invert=(metadata or {}).get("ink") == "dark_on_light")
+        except Exception as e:  # TensorFlow's own errors for a failed write (a full disk)
+            if isinstance(e, OSError) or not hasattr(e, "message"):
+                raise
+            raise OSError(f"could not write the model to {modelPath} "
+                          f"({e.message.strip().split(';')[-1].strip()}); the model already "
+                          f"there, if any, is kept") from None
         with open(os.path.join(partial, METADATA_FILE), "w") as f:
             json.dump({**DEFAULT_METADATA, **(metadata or {})}, f, indent=2, sort_keys=True)
         _swap_in(partial, modelPath)

@@ -101,6 +101,19 @@ def create_app(service, mostBytes=MOST_BYTES):
                              for e in error.errors())
         return JSONResponse({"error": problems}, status_code=422)
 
+    @app.exception_handler(OSError)
+    async def failed_write(request, error):
+        # a write that failed (a full disk): the request fails, the connection and the server
+        # go on
+        print(f"[ERROR] {request.method} {request.url.path}: {error}", flush=True)
+        return JSONResponse({"error": f"the server could not answer: "
+                                      f"{error.strerror or error}"}, status_code=500)
+
+    @app.exception_handler(Exception)
+    async def failed(request, error):
+        # a fault of the server's own: JSON too (uvicorn logs its traceback)
+        return JSONResponse({"error": "the server could not answer"}, status_code=500)
+
     @app.exception_handler(HTTPException)
     async def http_error(request, error):
         return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)

@@ -74,14 +74,26 @@ def test_a_model_of_dark_ink_on_light_paper_takes_the_images_as_they_are(model, 
                                atol=1e-6)
 
 
-def test_a_failed_export_keeps_the_previous_model(model, tmp_path, monkeypatch):
+def full_disk_error(kind):
+    """What a write to a full disk raises: Python's OSError, or TensorFlow's own error (as
+    SaveV2 raised it on a full tmpfs)."""
+    if kind == "python":
+        return OSError(28, "No space left on device")
+    import tensorflow as tf
+    return tf.errors.ResourceExhaustedError(
+        None, None, "{{function_node SaveV2}} model.partial-1/variables/variables_temp/part-0;"
+                    " No space left on device [Op:SaveV2]")
+
+
+@pytest.mark.parametrize("kind", ["python", "tensorflow"])
+def test_a_failed_export_keeps_the_previous_model(model, tmp_path, monkeypatch, kind):
     path = str(tmp_path / "siamese_model")
     save_model(model, path, metadata={"epochs": 1})
 
     def half_written_export(model, filepath, **options):
         os.makedirs(filepath)
         open(os.path.join(filepath, "saved_model.pb"), "wb").close()
-        raise OSError("No space left on device")
+        raise full_disk_error(kind)
 
     import pyimagesearch.model_io
     monkeypatch.setattr(pyimagesearch.model_io, "export_model", half_written_export)

@@ -239,6 +239,21 @@ def test_enrolled_images_answer_at_once_and_after_a_restart(own_server, tmp_path
     assert server.client.get("/health").json()["gallery"]["images"] == 21
 
 
+def test_a_full_disk_fails_an_enrolment_in_json_and_changes_nothing(own_server, monkeypatch):
+    import pyimagesearch.service
+
+    server = own_server()
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(pyimagesearch.service, "write_whole", full_disk)
+    response = server.client.post("/gallery", files={"image": digit(9, 1)},
+                                  data={"label": "nine"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "the server could not answer: No space left on device"}
+    assert server.client.get("/health").json()["gallery"]["images"] == 20
+
+
 def test_a_label_never_leads_outside_the_gallery(own_server, tmp_path):
     server = own_server()
     outside = tmp_path / "outside"
