@@ -603,10 +603,11 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
             restore(run.folder, run.state, trainer, keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
         # in a log file
-        with worker_departures(multiworker), file_read_failures(readsFiles):
+        with worker_departures(multiworker), file_read_failures(readsFiles) as readCheck:
             trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
                         initial_epoch=done, shuffle=False,
-                        verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
+                        verbose=1 if sys.stdout.isatty() else 2,
+                        callbacks=callbacks + [check for check in [readCheck] if check])
     history = keras.callbacks.History()
     history.history = logged_history(run.folder)
     epochsRun = len(history.history.get("loss", []))

@@ -31,6 +31,18 @@ MAX_IMAGE_SIDE = 1024
 # the unreadable files a warning names before it only counts the rest
 NAMED_SKIPS = 10
 
+
+class ReadFailures:
+    """Reads of checked files that failed while a training ran (a file that vanished or
+    changed since): while `tolerated`, such a file gives a blank image and its error is kept
+    here, for the training to stop on in one clean line; an error raised inside tf.data's
+    workers would instead be logged by TensorFlow with its traceback, and could leave the
+    process waiting on them as it exits."""
+    tolerated = False
+    errors = []
+
+
+
 FolderDataset = namedtuple("FolderDataset", "train test class_names")
 FolderDataset.__doc__ = """A class-folder dataset: train and test are (ImageFiles, labels),
 test is None without a test/ folder (train is None when only test/ was asked for);
@@ -92,8 +104,14 @@ class ImageFiles:
         batch = np.empty((len(paths), *self.input_shape), np.float32)
         for (i, path) in enumerate(paths):
             path = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-            batch[i] = load_image(path, self.size, colorMode=self.color_mode)[0].reshape(
-                self.input_shape)
+            try:
+                image = load_image(path, self.size, colorMode=self.color_mode)[0]
+            except ValueError as e:
+                if not ReadFailures.tolerated:
+                    raise
+                ReadFailures.errors.append(str(e))
+                image = np.zeros(self.input_shape, np.float32)
+            batch[i] = image.reshape(self.input_shape)
         return 1.0 - batch if self.invert else batch
 
 

@@ -185,14 +185,44 @@ def make_optimizer(learningRate, schedule, weightDecay, totalSteps):
 @contextlib.contextmanager
 def file_read_failures(enabled=True):
     """Turn a failed read of an image file during training (one checked before training that
-    changed or vanished since) into one OSError line saying that nothing was saved."""
+    changed or vanished since) into one OSError line saying that nothing was saved. Yields a
+    callback for fit that stops the training at the first such read (None when not
+    enabled)."""
     import tensorflow as tf
 
+    from pyimagesearch.image_folders import ReadFailures
+
+    if not enabled:
+        yield None
+        return
+    (ReadFailures.tolerated, ReadFailures.errors) = (True, [])
     try:
-        yield
+        yield StopOnFailedRead()
+        StopOnFailedRead.check()
     except tf.errors.OpError as e:
-        if not enabled:
-            raise
         reason = str(e).strip().splitlines()[0][:300]
         raise OSError(f"reading the images failed during training ({reason}); nothing "
                       f"was saved, the previous model stays") from None
+    finally:
+        ReadFailures.tolerated = False
+
+
+class StopOnFailedRead(keras.callbacks.Callback):
+    """Ends the training, in one OSError line, after the first batch that held an image file
+    that could no longer be read."""
+
+    @staticmethod
+    def check():
+        from pyimagesearch.image_folders import ReadFailures
+
+        errors = list(ReadFailures.errors)
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise OSError(f"reading the images failed during training: {errors[0]}{more}; "
+                          f"nothing was saved, the previous model stays")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.check()

@@ -187,3 +187,37 @@ def test_names_that_are_not_utf8_and_a_tiny_validation_split(tmp_path):
     # two validation images: too few to draw, said in one line, and the model is saved
     assert "[INFO] 2 validation images are too few to draw their embeddings" in result.stdout
     assert SiameseModel(str(tmp_path / "out" / "siamese_model")).input_shape == (28, 28, 1)
+
+
+def test_images_that_vanish_during_training_end_it_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    write_digit_classes(tmp_path / "data", 40)
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train_siamese_network.py"), "--dataset",
+         str(tmp_path / "data"), "--output", str(tmp_path / "out"), "--epochs", "50",
+         "--batch-size", "8",
+         "--cache-images", "never"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    try:
+        for line in process.stdout:
+            if line.startswith("Epoch 2/"):
+                break
+        for path in sorted((tmp_path / "data").rglob("*.*"))[::2]:
+            path.unlink()
+        started = time.monotonic()
+        (out, err) = process.communicate(timeout=120)
+        # it ends (not a hang on tf.data's workers), soon, in one line naming a file
+        assert time.monotonic() - started < 60
+    finally:
+        process.kill()
+    result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert_clean_error(result, "reading the images failed during training:",
+                       "cannot be read (No such file or directory)", "nothing was saved")
+    assert "op_kernel" not in err, err
+    assert not list((tmp_path / "out" / "data").glob("*_model"))
