@@ -254,6 +254,22 @@ def test_a_full_disk_fails_an_enrolment_in_json_and_changes_nothing(own_server, 
     assert server.client.get("/health").json()["gallery"]["images"] == 20
 
 
+def test_a_crash_between_the_image_and_its_index_loses_nothing(own_server, monkeypatch):
+    import pyimagesearch.gallery
+
+    server = own_server()
+    with monkeypatch.context() as patched:
+        def crash(index, path):
+            raise OSError(5, "Input/output error")  # as if killed before the index was written
+        patched.setattr(pyimagesearch.gallery, "save_index", crash)
+        assert server.client.post("/gallery", files={"image": digit(9, 1)},
+                                  data={"label": "nine"}).status_code == 500
+    # the image is in the folder: the next start indexes it
+    server = own_server()
+    assert server.client.get("/health").json()["gallery"]["images"] == 21
+    assert server.client.post("/search", files={"image": digit(9, 7)}).json()["answer"] == "nine"
+
+
 def test_a_label_never_leads_outside_the_gallery(own_server, tmp_path):
     server = own_server()
     outside = tmp_path / "outside"

@@ -99,7 +99,8 @@ def test_the_shipped_omniglot_model_takes_drawings_as_they_come(tmp_path):
     assert len(metadata["class_names"]) == 242
     tree = write_alphabets(tmp_path, (("Digits", 10),), drawers=2)
     paths = sorted(str(p) for p in tree.rglob("*.png"))
-    drawings = np.stack([load_image(p)[0] for p in paths])[..., np.newaxis]
+    drawings = np.stack([load_image(p, model.input_shape[:2])[0]
+                         for p in paths])[..., np.newaxis]
     assert np.median(drawings) > 0.9  # white paper
     embeddings = model.embed(drawings)
     np.testing.assert_allclose(model.predict(drawings, drawings), 0, atol=1e-3)
