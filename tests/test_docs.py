@@ -43,3 +43,22 @@ def test_no_tool_or_benchmark_edits_sys_path():
             os.path.join(ROOT, "benchmarks", "*.py")):
         with open(path) as f:
             assert "sys.path" not in f.read(), path
+
+
+@pytest.mark.parametrize("name", ["siamese_model", "contrastive_siamese_model",
+                                  "small_vgg_siamese_model", "small_vgg_triplet_siamese_model"])
+def test_the_readmes_results_are_the_shipped_models_own(name):
+    """Each shipped model's row of "Results at a glance": its threshold, and the accuracy and
+    ROC AUC that tools.evaluate --record wrote into its metadata.json."""
+    import json
+
+    with open(os.path.join(ROOT, "README.md")) as f:
+        row = next(line for line in f if line.startswith(f"| `output/{name}`")
+                   or line.startswith(f"| **`output/{name}`**"))
+    cells = [re.sub(r"[*]|\(distance\)", "", cell).strip() for cell in row.split("|")[3:7]]
+    with open(os.path.join(ROOT, "output", name, "metadata.json")) as f:
+        metadata = json.load(f)
+    expected = [metadata["threshold"], metadata["mnist_test_pairs"]["accuracy"],
+                metadata["mnist_test_pairs"]["roc_auc"],
+                metadata["rendered_digits"]["accuracy"]]
+    assert cells == [f"{value:.4f}" if value != 0.5 else "0.5" for value in expected], row
