@@ -74,10 +74,11 @@ def digit(value, seed):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A server over a gallery of the digits 0 to 7 (10 each), for the tests that change
-    nothing in it."""
+    """A server over the gallery docs/serving.md makes (tools.make_gallery: the digits 0 to
+    7, 10 each), for the tests that change nothing in it."""
     folder = tmp_path_factory.mktemp("served")
-    gallery = write_digits(str(folder / "gallery"), range(8), 10, seed=11)
+    gallery = str(folder / "gallery")
+    assert run_script("tools.make_gallery", "--output", gallery).returncode == 0
     server = start(gallery, str(folder / "index.npz"))
     yield server
     server.stop()
@@ -400,7 +401,7 @@ def test_an_index_file_that_is_not_an_index_is_refused(tmp_path):
     assert result.returncode == 1 and "is not a gallery index" in result.stderr
 
 
-def test_the_docs_answers_are_the_servers(tmp_path):
+def test_the_docs_answers_are_the_servers(served):
     """docs/serving.md's curl commands, sent to a server over the gallery its page makes:
     the answers it quotes, to four decimals."""
     import re
@@ -409,20 +410,14 @@ def test_the_docs_answers_are_the_servers(tmp_path):
         page = f.read()
     (block, quoted) = re.search(r"```bash\n(curl .*?)```\n\nanswer[^\n]*\n\n```\n(.*?)```",
                                 page, re.DOTALL).groups()
-    assert run_script("tools.make_gallery", "--output", tmp_path / "gallery").returncode == 0
-    server = start(str(tmp_path / "gallery"), str(tmp_path / "index.npz"))
-    try:
-        for (command, expected) in zip(block.splitlines(), quoted.splitlines()):
-            fields = dict(re.findall(r"-F (\w+)=(\S+)", command))
-            files = {name: open(os.path.join(ROOT, value[1:]), "rb").read()
-                     for (name, value) in fields.items() if value.startswith("@")}
-            data = {name: value for (name, value) in fields.items()
-                    if not value.startswith("@")}
-            endpoint = command.split("http://127.0.0.1:8000")[1]
-            answer = server.client.post(endpoint, files=files, data=data).json()
-            assert rounded(answer) == rounded(json.loads(expected)), command
-    finally:
-        server.stop()
+    for (command, expected) in zip(block.splitlines(), quoted.splitlines()):
+        fields = dict(re.findall(r"-F (\w+)=(\S+)", command))
+        files = {name: open(os.path.join(ROOT, value[1:]), "rb").read()
+                 for (name, value) in fields.items() if value.startswith("@")}
+        data = {name: value for (name, value) in fields.items() if not value.startswith("@")}
+        endpoint = command.split("http://127.0.0.1:8000")[1]
+        answer = served.client.post(endpoint, files=files, data=data).json()
+        assert rounded(answer) == rounded(json.loads(expected)), command
 
 
 def rounded(record):
