@@ -134,7 +134,8 @@ def create_app(service, mostBytes=MOST_BYTES):
     @app.post("/search")
     async def search(image: UploadFile = File(...), top: int = Form(5)):
         """The gallery images nearest to image, and its class (null: unknown)."""
-        return JSONResponse(await asyncio.wrap_future(service.search(await image.read(), top)))
+        return JSONResponse(await asyncio.wrap_future(
+            service.search(await image.read(), top, image.filename or "query")))
 
     @app.post("/gallery", status_code=201)
     def enrol(image: UploadFile = File(...), label: str = Form(...)):

@@ -128,7 +128,7 @@ class SiameseService:
         with self._locked():
             self._open_index()
         self.searches = Batcher(self._search_batch, window, most, "search")
-        self.searches.warm_up((blank, 5))
+        self.searches.warm_up((blank, 5, "warm-up"))
 
     def close(self):
         for batcher in (self.comparisons, self.searches):
@@ -168,26 +168,27 @@ class SiameseService:
                  "threshold": threshold, "score_kind": scoreKind} for score in scores]
 
     # --- search -----------------------------------------------------------------------------
-    def search(self, data, top=5):
-        """A Future of one query's record, as the search script's --json writes it: its `top`
-        nearest gallery images and the answer (None for unknown)."""
+    def search(self, data, top=5, name="query"):
+        """A Future of one query's record, as the search script's --json writes it: the
+        query's name, its `top` nearest gallery images and the answer (None for unknown)."""
         self._need_gallery()
         if not 1 <= top <= 1000:
             raise RequestError(f"top must be 1 to 1000, got {top}")
-        (image, _) = self.decode(data, "query")
-        return self.searches.submit((image, top))
+        (image, _) = self.decode(data, name)
+        return self.searches.submit((image, top, name))
 
     def _search_batch(self, queries):
         from pyimagesearch.gallery_search import answer_queries, open_set_threshold
 
         state = self._current()
         (threshold, _) = open_set_threshold(self.threshold, state.index)
-        most = max(top for (_, top) in queries)
+        most = max(top for (_, top, _) in queries)
         results = answer_queries(self.model, self.load, state.index, self.gallery,
-                                 ["query"] * len(queries), [image for (image, _) in queries],
-                                 most, state.kind, threshold, state.faissIndex)
-        return [{"answer": result["answer"], "neighbours": result["neighbours"][:top]}
-                for (result, (_, top)) in zip(results, queries)]
+                                 [name for (_, _, name) in queries],
+                                 [image for (image, _, _) in queries], most, state.kind,
+                                 threshold, state.faissIndex)
+        return [{**result, "neighbours": result["neighbours"][:top]}
+                for (result, (_, top, _)) in zip(results, queries)]
 
     def open_set(self):
         """(the distance from which a query is unknown, how it was chosen)."""

@@ -128,7 +128,7 @@ def test_compare_gives_the_test_scripts_numbers(served, tmp_path):
 def test_search_gives_the_search_scripts_record(served, tmp_path):
     query = tmp_path / "query.png"
     query.write_bytes(digit(5, 40))
-    answer = served.client.post("/search", files={"image": query.read_bytes()},
+    answer = served.client.post("/search", files={"image": ("query.png", query.read_bytes())},
                                 data={"top": "3"}).json()
     script = load_script("search_siamese_network.py")
     script.main(["--gallery", served.service.gallery, "--query", str(query), "--model", MODEL,
@@ -136,6 +136,7 @@ def test_search_gives_the_search_scripts_record(served, tmp_path):
                  str(tmp_path / "figures"), "--json", str(tmp_path / "out.json")])
     with open(tmp_path / "out.json") as f:
         record = json.load(f)["queries"][0]
+    assert set(answer) == set(record) and answer["query"] == "query.png"
     assert answer["answer"] == record["answer"] == "5"
     assert [n["path"] for n in answer["neighbours"]] == [n["path"] for n in
                                                           record["neighbours"]]
@@ -412,7 +413,9 @@ def test_the_docs_answers_are_the_servers(served):
                                 page, re.DOTALL).groups()
     for (command, expected) in zip(block.splitlines(), quoted.splitlines()):
         fields = dict(re.findall(r"-F (\w+)=(\S+)", command))
-        files = {name: open(os.path.join(ROOT, value[1:]), "rb").read()
+        # as curl sends a file: named by its base name
+        files = {name: (os.path.basename(value[1:]),
+                        open(os.path.join(ROOT, value[1:]), "rb").read())
                  for (name, value) in fields.items() if value.startswith("@")}
         data = {name: value for (name, value) in fields.items() if not value.startswith("@")}
         endpoint = command.split("http://127.0.0.1:8000")[1]
