@@ -14,8 +14,6 @@ import argparse
 import json
 import os
 
-import numpy as np
-
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
 from pyimagesearch.model_inputs import input_loader, resolve_prepare
@@ -118,9 +116,6 @@ def index_gallery(args, model, load, prepare):
     (index, counts) = open_gallery_index(model, load, args.gallery, path,
                                          index_header(model, args.model, prepare),
                                          exclude=[args.output] if args.output else [])
-    print(f"[INFO] index {path}: embedded {counts[0]:,}, kept {counts[1]:,}, dropped "
-          f"{counts[2]:,}; {len(index):,} images of {len(np.unique(index.labels)):,} "
-          f"classes")
     return index, counts
 
 

@@ -16,8 +16,9 @@ def index_header(model, modelPath, prepare):
 
 def open_gallery_index(model, load, gallery, path, header, exclude=(), log=print):
     """The gallery's index at path, brought up to date with the folder (and written back only
-    when something changed), with its open-set calibration; returns (index, (embedded, kept,
-    dropped)). A file at path that is not an index is left alone (ValueError)."""
+    when something changed), with its open-set calibration, and say so in one line; returns
+    (index, (embedded, kept, dropped)). A file at path that is not an index is left alone
+    (ValueError)."""
     from pyimagesearch.gallery import (
         file_embedder,
         is_index_file,
@@ -43,6 +44,8 @@ def open_gallery_index(model, load, gallery, path, header, exclude=(), log=print
     else:
         calibrate(index)
         save_index(index, path)
+    log(f"[INFO] index {path}: embedded {counts[0]:,}, kept {counts[1]:,}, dropped "
+        f"{counts[2]:,}; {len(index):,} images of {len(np.unique(index.labels)):,} classes")
     return index, counts
 
 

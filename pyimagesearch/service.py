@@ -284,11 +284,8 @@ class SiameseService:
     def _open_index(self):
         from pyimagesearch.gallery_search import open_gallery_index
 
-        (index, counts) = open_gallery_index(self.model, self.load, self.gallery,
-                                             self.indexPath, self.header, log=self.log)
-        self.log(f"[INFO] index {self.indexPath}: embedded {counts[0]:,}, kept {counts[1]:,}, "
-                 f"dropped {counts[2]:,}; {len(index):,} images of "
-                 f"{len(np.unique(index.labels)):,} classes")
+        (index, _) = open_gallery_index(self.model, self.load, self.gallery, self.indexPath,
+                                        self.header, log=self.log)
         self._use(index)
 
     def _use(self, index):
