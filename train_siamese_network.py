@@ -241,9 +241,16 @@ def add_run_arguments(ap):
                          "tensorboard)")
     ap.add_argument("--resume", action="store_true",
                     help="go on with the unfinished run in --output (one killed or stopped "
-                         "before its last epoch), from its last whole epoch: the same command "
-                         "plus --resume; without it, an unfinished run there is refused, "
-                         "never overwritten")
+                         "before its last epoch), from where its state was last saved: the "
+                         "same command plus --resume; without it, an unfinished run there is "
+                         "refused, never overwritten")
+    ap.add_argument("--checkpoint-minutes", type=float, default=config.CHECKPOINT_MINUTES,
+                    metavar="MINUTES",
+                    help="besides after every epoch, save the run's state within an epoch "
+                         "once this many minutes have passed since the last save, so that a "
+                         "kill in a long epoch loses at most that much; 0 saves after every "
+                         f"{config.STEPS_PER_EXECUTION} steps (default: "
+                         f"{config.CHECKPOINT_MINUTES:g})")
     ap.add_argument("--seed", type=int, default=None,
                     help="seed for the pairs, the weights and the shuffling, to make a run "
                          "repeatable (default: a fresh random run, as in the tutorial)")
@@ -277,6 +284,8 @@ def check_arguments(args):
     # a value out of range is one [ERROR] line (run() prints it), as for bad data
     if args.epochs < 1:
         raise ValueError("--epochs must be at least 1")
+    if not 0 <= args.checkpoint_minutes < float("inf"):
+        raise ValueError("--checkpoint-minutes must be 0 or more")
     if args.batch_size < 2 or args.batch_size % 2:
         raise ValueError("--batch-size must be an even number of at least 2")
     if not 0 < args.learning_rate < 1:
@@ -374,8 +383,10 @@ def start_run(args, modelPath, resumed):
     folder = state_folder(modelPath)
     if resumed is not None:
         args.seed = resumed["seed"]
+        steps = (f" and {resumed['steps_done']} steps of the next"
+                 if resumed.get("steps_done") else "")
         print(f"[INFO] resuming the unfinished run in {folder}: {resumed['epochs_done']} of "
-              f"{args.epochs} epochs done")
+              f"{args.epochs} epochs done{steps}")
         return Run(folder, resumed)
     if args.seed is None:
         args.seed = secrets.randbelow(2 ** 31)
@@ -591,23 +602,36 @@ def fit(trainer, pairs, args, run, readsFiles, validator=None):
         (trainData, validationData) = prepare_for_multiworker(trainer, trainData,
                                                               validationData)
     print("[INFO] training model...")
-    done = run.state["epochs_done"]
-    if not done:
+    (done, stepsDone) = (run.state["epochs_done"], run.state.get("steps_done", 0))
+    if not done and not stepsDone:
         begin(run.folder, run.state)
     # across workers, an interrupt ends the run at once (multiworker_strategy's handlers):
     # finishing the epoch alone would leave the other workers waiting
     with StopOnInterrupt(enabled=not multiworker) as interrupt:
         (callbacks, keepBest, validationData) = training_callbacks(
             trainer, args, run, interrupt, validator, validationData)
-        if done:
+        if done or stepsDone:
             restore(run.folder, run.state, trainer, keepBest)
         # trainData reshuffles (or redraws) itself every epoch; one progress line per epoch
         # in a log file
         with worker_departures(multiworker), file_read_failures(readsFiles) as readCheck:
-            trainer.fit(trainData, validation_data=validationData, epochs=args.epochs,
-                        initial_epoch=done, shuffle=False,
-                        verbose=1 if sys.stdout.isatty() else 2,
-                        callbacks=callbacks + [check for check in [readCheck] if check])
+            fitting = dict(validation_data=validationData, shuffle=False,
+                           verbose=1 if sys.stdout.isatty() else 2,
+                           callbacks=callbacks + [check for check in [readCheck] if check])
+            if stepsDone:
+                # the epoch a kill cut short first, on its own: its first pass is this
+                # epoch's draw, less the steps already done
+                if keepBest is not None:
+                    keepBest.heldOver = True
+                trainer.fit(trainData.skip(stepsDone), epochs=done + 1, initial_epoch=done,
+                            **fitting)
+                done += 1
+                if keepBest is not None:
+                    keepBest.heldOver = False
+            if done < args.epochs and not trainer.stop_training:
+                trainer.fit(trainData, epochs=args.epochs, initial_epoch=done, **fitting)
+            elif stepsDone and keepBest is not None:
+                keepBest.on_train_end()
     history = keras.callbacks.History()
     history.history = logged_history(run.folder)
     epochsRun = len(history.history.get("loss", []))
@@ -639,9 +663,9 @@ def training_callbacks(trainer, args, run, interrupt, validator, validationData)
         on_epoch_end=lambda epoch, logs: setattr(trainer, "stop_training",
                                                  interrupt.requested))
     # the log stays with the run's state until the model is saved beside it
-    callbacks = [stopper, EpochTimer(), ProgressBar(),
-                 keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE),
-                                           append=run.state["epochs_done"] > 0)]
+    callbacks = [stopper, EpochTimer(), ProgressBar(args.epochs),
+                 # appended to: a resumed run (fit perhaps called twice) goes on with it
+                 keras.callbacks.CSVLogger(os.path.join(run.folder, LOG_FILE), append=True)]
     if validator is not None:
         # first, so that the log, the kept epoch and the history all see its figures
         callbacks.insert(0, ValidateWith(validator, validationData))
@@ -655,7 +679,8 @@ def training_callbacks(trainer, args, run, interrupt, validator, validationData)
         callbacks[1:1] = [LogLearningRate()]
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard, write_graph=False))
     # last: it saves what the others have seen of the epoch
-    callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest))
+    callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest,
+                                              everySeconds=args.checkpoint_minutes * 60))
     return callbacks, keepBest, validationData
 
 

@@ -1,15 +1,19 @@
-"""Training that survives a crash: the state of an unfinished run, saved after every epoch in
-a hidden folder beside the model, and taken up again with --resume.
+"""Training that survives a crash: the state of an unfinished run, saved after every epoch
+(and within a long epoch every few minutes) in a hidden folder beside the model, and taken
+up again with --resume.
 
 OUTPUT/.unfinished-siamese_model/ (named after the model it will become) holds:
 
-    run.json            the run's recipe, its seed, the epochs done and the early-stopping
-                        state (the best validation loss so far and its epoch)
+    run.json            the run's recipe, its seed, the epochs done, the steps done of the
+                        next one and the early-stopping state (the best validation loss so
+                        far and its epoch)
     last.weights.h5     the weights and the optimizer's state (its step, so also the
-                        learning-rate schedule's place) after the last whole epoch
+                        learning-rate schedule's place) when the state was saved
     best.weights.npz    the weights of the best epoch so far (with a validation split)
     seeds.npz           the random layers' generator states (the augmentation draws on as
                         the uninterrupted run's would)
+    metrics.npz         the running figures of the epoch under way (its loss so far), so
+                        that an epoch resumed part-way logs what the whole epoch would have
     training_log.csv    the per-epoch log of this run, moved beside the model with it
 
 Every file is written beside its place and renamed into it, run.json last, so a kill at any
@@ -26,6 +30,7 @@ STATE_FILE = "run.json"
 WEIGHTS_FILE = "last.weights.h5"
 BEST_FILE = "best.weights.npz"
 SEEDS_FILE = "seeds.npz"
+METRICS_FILE = "metrics.npz"
 LOG_FILE = "training_log.csv"
 # what a resumed run must share with the run it continues (the flags that shape the model,
 # its data or its schedule); the others (--verbose, --precision, ...) may change
@@ -69,6 +74,8 @@ def check_resume(folder, args):
                              f"to resume (start one without --resume)")
         return None
     done = f"{state['epochs_done']} of {state['recipe']['epochs']} epochs done"
+    if state.get("steps_done"):
+        done += f" and {state['steps_done']} steps of the next"
     if not args.resume:
         raise ValueError(f"{os.path.dirname(folder) or '.'} holds an unfinished run ({done}): "
                          f"add --resume to the same command to continue it, or remove "
@@ -128,23 +135,58 @@ def logged_history(folder):
             if key != "epoch"}
 
 
-def make_checkpoint_callback(folder, state, trainer, keepBest=None):
+def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds=None):
     """A Keras callback that saves the run's state into folder after every epoch (after the
-    log and the early stopping have seen it: put it last)."""
+    log and the early stopping have seen it: put it last) and, within an epoch, after the
+    first step that ends everySeconds or more after the last save (None: never). An epoch
+    resumed part-way gets its running figures back when it begins."""
+    import time
+
     import keras
 
+    def save_progress(extra=()):
+        _replace(lambda path: trainer.save_weights(path), os.path.join(folder, WEIGHTS_FILE))
+        _replace(lambda path: _save_arrays(path, [v.numpy() for v in _seeds(trainer)]),
+                 os.path.join(folder, SEEDS_FILE))
+        for (name, arrays) in extra:
+            _replace(lambda path: _save_arrays(path, arrays), os.path.join(folder, name))
+
     class Checkpoint(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.lastSave = time.monotonic()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            # the steps of this epoch done before it was resumed (Keras counts from 0 again)
+            self.offset = state.get("steps_done", 0) if epoch == state["epochs_done"] else 0
+            self.figuresBefore = (_load_arrays(os.path.join(folder, METRICS_FILE))
+                                  if self.offset else None)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.figuresBefore is not None:
+                # the running figures are sums (totals and counts), whose variables Keras
+                # makes only in the first step: the steps before the kill added to them
+                for (variable, value) in zip(trainer.metrics_variables, self.figuresBefore):
+                    variable.assign(variable + value)
+                self.figuresBefore = None
+            # never at the epoch's last step: the epoch's own save follows at once
+            if (everySeconds is None or time.monotonic() - self.lastSave < everySeconds
+                    or batch + 1 >= (self.params.get("steps") or float("inf"))):
+                return
+            save_progress([(METRICS_FILE, [v.numpy() for v in trainer.metrics_variables])])
+            state["steps_done"] = self.offset + batch + 1
+            write_state(folder, state)
+            self.lastSave = time.monotonic()
+
         def on_epoch_end(self, epoch, logs=None):
-            _replace(lambda path: trainer.save_weights(path), os.path.join(folder, WEIGHTS_FILE))
-            _replace(lambda path: _save_arrays(path, [v.numpy() for v in _seeds(trainer)]),
-                     os.path.join(folder, SEEDS_FILE))
+            save_progress()
             if keepBest is not None:
                 if keepBest.best_epoch == epoch and keepBest.best_weights is not None:
                     _replace(lambda path: _save_arrays(path, keepBest.best_weights),
                              os.path.join(folder, BEST_FILE))
                 state.update(best=float(keepBest.best), best_epoch=int(keepBest.best_epoch))
-            state["epochs_done"] = epoch + 1
+            state.update(epochs_done=epoch + 1, steps_done=0)
             write_state(folder, state)
+            self.lastSave = time.monotonic()
 
     return Checkpoint()
 

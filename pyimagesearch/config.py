@@ -11,6 +11,8 @@ EPOCHS = 100
 # training steps run per call into TensorFlow: the same steps and updates as one at a time,
 # with less per-step overhead (4-10% faster on 2 CPU cores, benchmarks/benchmark_ideas.py)
 STEPS_PER_EXECUTION = 16
+# how often a training saves its state within an epoch, besides after every epoch (--resume)
+CHECKPOINT_MINUTES = 5
 
 # the share of each class a folder of class folders without train/ and test/ holds out to
 # validate on (it has no test images)

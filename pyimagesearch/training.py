@@ -111,6 +111,16 @@ class ProgressBar(keras.callbacks.ProgbarLogger):
     reports the last call of an epoch as if it were whole (1888/1875 steps on MNIST's drawn
     pairs, keras-team/keras#20861)."""
 
+    def __init__(self, epochs=None):
+        super().__init__()
+        self.runEpochs = epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        # "Epoch 2/3", also in a fit that runs only the rest of an epoch a kill cut short
+        if self.runEpochs:
+            self.epochs = self.runEpochs
+
     def _update_progbar(self, batch, logs=None):
         if self.target is not None:
             batch = min(batch, self.target - 1)
@@ -134,6 +144,8 @@ class KeepBest(keras.callbacks.EarlyStopping):
     def __init__(self):
         super().__init__(patience=2 ** 31, restore_best_weights=True)
         self._resumed = None
+        # another fit goes on with this run: the weights are restored at its end, not this one's
+        self.heldOver = False
 
     def resume_from(self, best, bestEpoch, bestWeights):
         self._resumed = (best, bestEpoch, bestWeights)
@@ -142,6 +154,12 @@ class KeepBest(keras.callbacks.EarlyStopping):
         super().on_train_begin(logs)
         if self._resumed is not None:
             (self.best, self.best_epoch, self.best_weights) = self._resumed
+
+    def on_train_end(self, logs=None):
+        if self.heldOver:
+            self.resume_from(self.best, self.best_epoch, self.best_weights)
+            return
+        super().on_train_end(logs)
 
 
 class StopOnInterrupt:

@@ -13,8 +13,10 @@ from conftest import ROOT, assert_clean_error, run_script, write_digit_classes
 from pyimagesearch.checkpoints import TrainingLock, state_folder
 
 # small_vgg: a validation split (so a kept epoch), augmentation (random layers) and a
-# cosine schedule, everything a resumed run has to take up again
-RECIPE = ("--architecture", "small_vgg", "--epochs", 3, "--seed", 5)
+# cosine schedule, everything a resumed run has to take up again; batches small enough for
+# epochs of several saves (one every 16 steps with --checkpoint-minutes 0)
+RECIPE = ("--architecture", "small_vgg", "--epochs", 3, "--seed", 5, "--batch-size", 8,
+          "--checkpoint-minutes", 0)
 
 
 def train(dataset, output, *more, **options):
@@ -37,9 +39,9 @@ def uninterrupted(tiny_npz, tmp_path_factory):
     return output, result
 
 
-def kill_after_epoch(dataset, output, epoch):
-    """Start a training in a process of its own and kill -9 it once `epoch` epochs are
-    saved."""
+def kill_when(dataset, output, saved):
+    """Start a training in a process of its own and kill -9 it as soon as the state it has
+    saved (run.json) satisfies saved(state); returns that state."""
     command = [sys.executable, os.path.join(ROOT, "train_siamese_network.py"), "--dataset",
                str(dataset), "--output", str(output), *map(str, RECIPE)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -52,15 +54,17 @@ def kill_after_epoch(dataset, output, epoch):
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 with open(stateFile) as f:
-                    if json.load(f)["epochs_done"] >= epoch:
+                    if saved(json.load(f)):
                         break
             except (OSError, ValueError):
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         assert process.poll() is None, "the training ended before it could be killed"
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=60)
+    with open(stateFile) as f:
+        return json.load(f)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def killed(tiny_npz, tmp_path_factory):
     """An output folder whose training was killed with SIGKILL after its first epoch; each
     test takes a copy."""
     output = tmp_path_factory.mktemp("killed") / "out"
-    kill_after_epoch(tiny_npz, output, 1)
+    kill_when(tiny_npz, output, lambda state: state["epochs_done"] >= 1)
     return output
 
 
@@ -95,6 +99,21 @@ def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted
     metadata = json.loads((output / "small_vgg_siamese_model" / "metadata.json").read_text())
     assert metadata["epochs"] == 3 and metadata["seed"] == 5
     assert not os.path.exists(state_folder(str(output / "small_vgg_siamese_model")))
+
+
+def test_a_run_killed_within_an_epoch_resumes_from_its_last_steps(tiny_npz, uninterrupted,
+                                                                   tmp_path):
+    (full, fullResult) = uninterrupted
+    output = tmp_path / "out"
+    state = kill_when(tiny_npz, output,
+                      lambda state: state["epochs_done"] == 1 and state["steps_done"] > 0)
+    assert state["epochs_done"] == 1 and state["steps_done"] >= 16
+    result = train(tiny_npz, output, "--resume")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (f"1 of 3 epochs done and {state['steps_done']} steps of the next"
+            in result.stdout)
+    # the epoch's figures (its loss over all of its steps) as if it had never stopped
+    assert log_rows(output) == pytest.approx(log_rows(full), rel=1e-5)
 
 
 def test_resume_refuses_another_recipe_or_nothing_to_resume(tiny_npz, killed, tmp_path):
