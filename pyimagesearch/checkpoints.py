@@ -5,19 +5,21 @@ up again with --resume.
 OUTPUT/.unfinished-siamese_model/ (named after the model it will become) holds:
 
     run.json            the run's recipe, its seed, the epochs done, the steps done of the
-                        next one and the early-stopping state (the best validation loss so
-                        far and its epoch)
-    last.weights.h5     the weights and the optimizer's state (its step, so also the
-                        learning-rate schedule's place) when the state was saved
-    best.weights.npz    the weights of the best epoch so far (with a validation split)
-    seeds.npz           the random layers' generator states (the augmentation draws on as
+                        next one, the early-stopping state (the best validation loss so far
+                        and its epoch) and the names of the files below that go with them
+    weights-E-S.h5      the weights and the optimizer's state (its step, so also the
+                        learning-rate schedule's place) after E epochs and S steps
+    best-E.npz          the weights of the best epoch so far, E (with a validation split)
+    seeds-E-S.npz       the random layers' generator states (the augmentation draws on as
                         the uninterrupted run's would)
-    metrics.npz         the running figures of the epoch under way (its loss so far), so
-                        that an epoch resumed part-way logs what the whole epoch would have
+    figures-E-S.npz     within an epoch: its running figures (its loss so far), so that an
+                        epoch resumed part-way logs what the whole epoch would have
     training_log.csv    the per-epoch log of this run, moved beside the model with it
 
-Every file is written beside its place and renamed into it, run.json last, so a kill at any
-moment leaves the state of the last whole epoch. The folder goes once the model is saved.
+Each save writes files of new names, then replaces run.json (written beside it and renamed:
+the one step that switches from one save to the next), then removes the files no longer
+named; so a kill at any moment leaves run.json and the files it names of one save. The
+folder goes once the model is saved.
 """
 import csv
 import json
@@ -27,10 +29,6 @@ import secrets
 import numpy as np
 
 STATE_FILE = "run.json"
-WEIGHTS_FILE = "last.weights.h5"
-BEST_FILE = "best.weights.npz"
-SEEDS_FILE = "seeds.npz"
-METRICS_FILE = "metrics.npz"
 LOG_FILE = "training_log.csv"
 # what a resumed run must share with the run it continues (the flags that shape the model,
 # its data or its schedule); the others (--verbose, --precision, ...) may change
@@ -139,17 +137,32 @@ def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds
     """A Keras callback that saves the run's state into folder after every epoch (after the
     log and the early stopping have seen it: put it last) and, within an epoch, after the
     first step that ends everySeconds or more after the last save (None: never). An epoch
-    resumed part-way gets its running figures back when it begins."""
+    resumed part-way gets its running figures back."""
     import time
 
     import keras
 
-    def save_progress(extra=()):
-        _replace(lambda path: trainer.save_weights(path), os.path.join(folder, WEIGHTS_FILE))
-        _replace(lambda path: _save_arrays(path, [v.numpy() for v in _seeds(trainer)]),
-                 os.path.join(folder, SEEDS_FILE))
-        for (name, arrays) in extra:
-            _replace(lambda path: _save_arrays(path, arrays), os.path.join(folder, name))
+    def save(epochs, steps, figures=None):
+        files = dict(state.get("files", {}))
+        mark = f"{epochs}-{steps}"
+        # Keras checks the ending of a weights file's name
+        files["weights"] = f"weights-{mark}.weights.h5"
+        trainer.save_weights(os.path.join(folder, files["weights"]))
+        files["seeds"] = _write_arrays(folder, f"seeds-{mark}.npz",
+                                       [v.numpy() for v in _seeds(trainer)])
+        files["figures"] = (_write_arrays(folder, f"figures-{mark}.npz", figures)
+                            if figures is not None else None)
+        if keepBest is not None and keepBest.best_weights is not None:
+            if keepBest.best_epoch + 1 == epochs:
+                files["best"] = _write_arrays(folder, f"best-{epochs}.npz",
+                                              keepBest.best_weights)
+            state.update(best=float(keepBest.best), best_epoch=int(keepBest.best_epoch))
+        state.update(epochs_done=epochs, steps_done=steps, files=files)
+        write_state(folder, state)
+        # only now are the files of the save before it no longer named
+        for name in os.listdir(folder):
+            if name.endswith((".h5", ".npz")) and name not in files.values():
+                os.remove(os.path.join(folder, name))
 
     class Checkpoint(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -158,7 +171,7 @@ def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds
         def on_epoch_begin(self, epoch, logs=None):
             # the steps of this epoch done before it was resumed (Keras counts from 0 again)
             self.offset = state.get("steps_done", 0) if epoch == state["epochs_done"] else 0
-            self.figuresBefore = (_load_arrays(os.path.join(folder, METRICS_FILE))
+            self.figuresBefore = (_load_arrays(os.path.join(folder, state["files"]["figures"]))
                                   if self.offset else None)
 
         def on_train_batch_end(self, batch, logs=None):
@@ -172,28 +185,24 @@ def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds
             if (everySeconds is None or time.monotonic() - self.lastSave < everySeconds
                     or batch + 1 >= (self.params.get("steps") or float("inf"))):
                 return
-            save_progress([(METRICS_FILE, [v.numpy() for v in trainer.metrics_variables])])
-            state["steps_done"] = self.offset + batch + 1
-            write_state(folder, state)
+            save(state["epochs_done"], self.offset + batch + 1,
+                 [v.numpy() for v in trainer.metrics_variables])
             self.lastSave = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
-            save_progress()
-            if keepBest is not None:
-                if keepBest.best_epoch == epoch and keepBest.best_weights is not None:
-                    _replace(lambda path: _save_arrays(path, keepBest.best_weights),
-                             os.path.join(folder, BEST_FILE))
-                state.update(best=float(keepBest.best), best_epoch=int(keepBest.best_epoch))
-            state.update(epochs_done=epoch + 1, steps_done=0)
-            write_state(folder, state)
+            save(epoch + 1, 0)
             self.lastSave = time.monotonic()
 
     return Checkpoint()
 
 
-def _save_arrays(path, arrays):
-    with open(path, "wb") as f:
-        np.savez(f, *arrays)
+def _write_arrays(folder, name, arrays):
+    """Write the arrays into folder/name (beside it first, then renamed); returns name."""
+    def write(path):
+        with open(path, "wb") as f:
+            np.savez(f, *arrays)
+    _replace(write, os.path.join(folder, name))
+    return name
 
 
 def _load_arrays(path):
@@ -207,14 +216,27 @@ def _seeds(model):
 
 
 def restore(folder, state, trainer, keepBest=None):
-    """Put the unfinished run's weights, optimizer state and early-stopping state back."""
+    """Put the unfinished run's weights, optimizer state and early-stopping state back, and
+    its log back to the epochs of that state (a kill between the log's line and the state
+    that goes with it leaves one line more)."""
+    files = state["files"]
     trainer.optimizer.build(trainer.trainable_variables)
-    trainer.load_weights(os.path.join(folder, WEIGHTS_FILE))
-    for (variable, value) in zip(_seeds(trainer), _load_arrays(os.path.join(folder, SEEDS_FILE))):
+    trainer.load_weights(os.path.join(folder, files["weights"]))
+    for (variable, value) in zip(_seeds(trainer),
+                                 _load_arrays(os.path.join(folder, files["seeds"]))):
         variable.assign(value)
     if keepBest is not None and state.get("best_epoch") is not None:
         keepBest.resume_from(state["best"], state["best_epoch"],
-                             _load_arrays(os.path.join(folder, BEST_FILE)))
+                             _load_arrays(os.path.join(folder, files["best"])))
+    path = os.path.join(folder, LOG_FILE)
+    if os.path.isfile(path):
+        with open(path, newline="") as f:
+            lines = f.readlines()
+        if len(lines) > state["epochs_done"] + 1:
+            def write(partial):
+                with open(partial, "w", newline="") as f:
+                    f.writelines(lines[:state["epochs_done"] + 1])
+            _replace(write, path)
 
 
 class TrainingLock:

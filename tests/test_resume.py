@@ -87,6 +87,13 @@ def test_a_killed_run_resumes_as_if_it_had_never_stopped(tiny_npz, uninterrupted
     (full, fullResult) = uninterrupted
     output = copy_of(killed, tmp_path)
     assert not (output / "small_vgg_siamese_model").exists()
+    # as a kill in the middle of the next save would leave it: that epoch's log line and
+    # weights written, its run.json not yet
+    folder = state_folder(str(output / "small_vgg_siamese_model"))
+    with open(os.path.join(folder, "training_log.csv"), "a") as f:
+        f.write("1,0.1,0.1,0.1,0.1,0.1,0.1,0.1\n")
+    with open(os.path.join(folder, "weights-2-0.weights.h5"), "wb") as f:
+        f.write(b"half-written")
     # the same command again is refused, in one line that says how to go on
     assert_clean_error(train(tiny_npz, output), "unfinished run", "--resume")
     result = train(tiny_npz, output, "--resume")
