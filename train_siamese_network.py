@@ -316,9 +316,6 @@ def check_arguments(args):
                          "of a class, half as many images as pairs a step)")
     if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard")
-    if args.resume and args.strategy == "multiworker":
-        raise ValueError("--resume is not available under --strategy multiworker: a killed "
-                         "worker's run starts over")
     if sampler == "in_batch" and args.strategy != "default":
         raise ValueError("--pairs in_batch trains on one device; use --pairs drawn with "
                          f"--strategy {args.strategy}")
@@ -330,35 +327,41 @@ def check_arguments(args):
 def main(argv=None):
     args = parse_args(argv)
     multiworker = args.strategy == "multiworker"
-    from pyimagesearch.distributed import cluster_config, is_chief
+    from pyimagesearch.distributed import cluster_config, is_chief, task_name
     if multiworker and args.seed is None and sum(map(len, cluster_config()[0].values())) > 1:
         raise ValueError("--strategy multiworker needs --seed (the same on every worker), so "
                          "that every worker draws the same pairs")
     check_output_is_free(args)
     # only the chief writes into --output; the other workers write into a scratch folder
-    # that they remove at the end
-    output = args.output if not multiworker or is_chief() else tempfile.mkdtemp()
-    modelPath = config.output_paths(output, args.loss, args.architecture)[0]
+    # that they remove at the end, all but the run's state, which each keeps in --output
+    worker = not multiworker or is_chief()
+    output = args.output if worker else tempfile.mkdtemp()
+    modelPath = config.output_paths(args.output, args.loss, args.architecture)[0]
+    stateFolder = state_folder(modelPath, None if worker else task_name())
+    made = not os.path.exists(args.output)
     try:
         with TrainingLock(output):
-            # across workers, a killed worker's run starts over (its state is not kept)
-            resumed = None if multiworker else check_resume(state_folder(modelPath), args)
-            model = train(args, output, resumed)
+            model = train(args, output, stateFolder, check_resume(stateFolder, args))
     finally:
         if output != args.output:
             shutil.rmtree(output, ignore_errors=True)
+            if made and os.path.isdir(args.output) and not os.listdir(args.output):
+                os.rmdir(args.output)
     if multiworker:
         from pyimagesearch.distributed import weights_checksum
         print(f"[INFO] weights checksum: {weights_checksum(model)}")
 
 
-def train(args, output, resumed=None):
-    """The tutorial's story, one stage after another; returns the trained pair model.
-    resumed is the state of the unfinished run to go on with (checkpoints.check_resume)."""
+def train(args, output, stateFolder, resumed=None):
+    """The tutorial's story, one stage after another; returns the trained pair model. The
+    run's state is saved into stateFolder; resumed is the state of the unfinished run there
+    to go on with (checkpoints.check_resume)."""
     paths = config.output_paths(output, args.loss, args.architecture)
-    run = start_run(args, paths[0], resumed)
+    run = start_run(args, stateFolder, resumed)
     data = load_data(args)
     (precision, strategy) = set_up_tensorflow(args)
+    if args.strategy == "multiworker":
+        run = agree_across_workers(run, strategy)
     pairs = prepare_pairs(data, args, skip=run.state["epochs_done"])
     (model, trainer, augmentation, validator) = build_and_compile(data, args, strategy)
     (history, epochKept) = fit(trainer, pairs, args, run, data.class_names is not None,
@@ -373,14 +376,13 @@ def train(args, output, resumed=None):
     return model
 
 
-def start_run(args, modelPath, resumed):
+def start_run(args, folder, resumed):
     """The run's checkpoint folder and state: the unfinished run's, or a new one (a run
     without --seed gets a drawn one, recorded, so that it can be resumed)."""
     import secrets
 
     from pyimagesearch.checkpoints import recipe_of
 
-    folder = state_folder(modelPath)
     if resumed is not None:
         args.seed = resumed["seed"]
         steps = (f" and {resumed['steps_done']} steps of the next"
@@ -392,6 +394,20 @@ def start_run(args, modelPath, resumed):
         args.seed = secrets.randbelow(2 ** 31)
     # written when the training starts (fit): bad data refused before then leaves nothing
     return Run(folder, {"recipe": recipe_of(args), "seed": args.seed, "epochs_done": 0})
+
+
+def agree_across_workers(run, strategy):
+    """The run as every worker of the cluster can go on with it: from the save that all of
+    them hold (a kill can catch one worker a save behind the others, each keeps the save
+    before its last), or from the start when none resumes."""
+    from pyimagesearch.checkpoints import go_back_to, position
+    from pyimagesearch.distributed import positions_of_workers
+
+    where = min(positions_of_workers(strategy, position(run.state)))
+    if where != position(run.state):
+        print(f"[INFO] going back to epoch {where[0]}, which every worker has saved")
+        return Run(run.folder, go_back_to(run.state, where))
+    return run
 
 
 def load_data(args):
@@ -492,10 +508,11 @@ def prepare_pairs(data, args, skip=0):
         return Pairs(trainData, validationData, (pairVal, labelVal))
     if args.strategy != "default":
         anchorsPerStep = args.batch_size // 2
-        trainData = (resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed)
+        trainData = (resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed,
+                                            skip=skip)
                      if args.resample_pairs else
                      pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
-                                  anchorsPerStep, shuffle=True, seed=args.seed))
+                                  anchorsPerStep, shuffle=True, seed=args.seed, skip=skip))
         validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal),
                                       anchorsPerStep)
         return Pairs(trainData, validationData, (pairVal, labelVal))
@@ -679,8 +696,10 @@ def training_callbacks(trainer, args, run, interrupt, validator, validationData)
         callbacks[1:1] = [LogLearningRate()]
         callbacks.append(keras.callbacks.TensorBoard(args.tensorboard, write_graph=False))
     # last: it saves what the others have seen of the epoch
+    # within an epoch only on one device: each worker's clock would pick other steps
+    everySeconds = (args.checkpoint_minutes * 60 if args.strategy != "multiworker" else None)
     callbacks.append(make_checkpoint_callback(run.folder, run.state, trainer, keepBest,
-                                              everySeconds=args.checkpoint_minutes * 60))
+                                              everySeconds))
     return callbacks, keepBest, validationData
 
 
@@ -794,4 +813,5 @@ def plot(model, history, evaluation, data, args, paths):
 
 
 if __name__ == "__main__":
-    run(main, "[ERROR] interrupted; nothing was saved")
+    run(main, "[ERROR] interrupted; the model was not saved (the previous one stays), the run's "
+              "last save is kept for --resume")

@@ -18,8 +18,11 @@ OUTPUT/.unfinished-siamese_model/ (named after the model it will become) holds:
 
 Each save writes files of new names, then replaces run.json (written beside it and renamed:
 the one step that switches from one save to the next), then removes the files no longer
-named; so a kill at any moment leaves run.json and the files it names of one save. The
-folder goes once the model is saved.
+named; so a kill at any moment leaves run.json and the files it names of one save. The save
+before it is kept too (run.json's "previous"), for workers of a cluster that a kill caught
+one save apart. Under --strategy multiworker every worker keeps its own folder (the chief's
+named as above, the others' with their task appended: -worker1). The folder goes once the
+model is saved.
 """
 import csv
 import json
@@ -29,6 +32,8 @@ import secrets
 import numpy as np
 
 STATE_FILE = "run.json"
+# what one save is, in run.json
+SAVE_KEYS = ("epochs_done", "steps_done", "best", "best_epoch", "files")
 LOG_FILE = "training_log.csv"
 # what a resumed run must share with the run it continues (the flags that shape the model,
 # its data or its schedule); the others (--verbose, --precision, ...) may change
@@ -38,10 +43,11 @@ RECIPE_FLAGS = ("sources", "architecture", "loss", "margin", "mining", "pairs", 
                 "images")
 
 
-def state_folder(modelPath):
-    """The unfinished run's folder for the model at modelPath."""
+def state_folder(modelPath, worker=None):
+    """The unfinished run's folder for the model at modelPath; with worker (a task name,
+    "worker1"), that worker's own, beside the chief's."""
     (parent, name) = os.path.split(os.path.normpath(modelPath))
-    return os.path.join(parent, f".unfinished-{name}")
+    return os.path.join(parent, f".unfinished-{name}" + (f"-{worker}" if worker else ""))
 
 
 def recipe_of(args):
@@ -157,11 +163,15 @@ def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds
                 files["best"] = _write_arrays(folder, f"best-{epochs}.npz",
                                               keepBest.best_weights)
             state.update(best=float(keepBest.best), best_epoch=int(keepBest.best_epoch))
+        # the save before stays whole too: workers that a kill caught in different saves
+        # go back to the one they all have (resumable_position)
+        state["previous"] = {key: state.get(key) for key in SAVE_KEYS}
         state.update(epochs_done=epochs, steps_done=steps, files=files)
         write_state(folder, state)
-        # only now are the files of the save before it no longer named
+        # only now are the files of the save before last no longer named
+        named = set(files.values()) | set((state["previous"]["files"] or {}).values())
         for name in os.listdir(folder):
-            if name.endswith((".h5", ".npz")) and name not in files.values():
+            if name.endswith((".h5", ".npz")) and name not in named:
                 os.remove(os.path.join(folder, name))
 
     class Checkpoint(keras.callbacks.Callback):
@@ -196,6 +206,25 @@ def make_checkpoint_callback(folder, state, trainer, keepBest=None, everySeconds
     return Checkpoint()
 
 
+def position(state):
+    """Where a save stands: (epochs done, steps done of the next epoch)."""
+    return state.get("epochs_done", 0), state.get("steps_done", 0)
+
+
+def go_back_to(state, where):
+    """The state as of its own save at `where` (a position): itself, or the save before it
+    when that one is at `where`. Raises ValueError when it has neither."""
+    if position(state) == tuple(where):
+        return state
+    previous = state.get("previous") or {}
+    if previous.get("files") and position(previous) == tuple(where):
+        return {**state, **previous, "previous": None}
+    raise ValueError(f"this worker's saved run is at epoch {position(state)[0]}, step "
+                     f"{position(state)[1]}, and holds no save at epoch {where[0]}, step "
+                     f"{where[1]}, where another worker's is: remove the .unfinished-* "
+                     f"folders of every worker's --output to start over")
+
+
 def _write_arrays(folder, name, arrays):
     """Write the arrays into folder/name (beside it first, then renamed); returns name."""
     def write(path):
@@ -220,7 +249,9 @@ def restore(folder, state, trainer, keepBest=None):
     its log back to the epochs of that state (a kill between the log's line and the state
     that goes with it leaves one line more)."""
     files = state["files"]
-    trainer.optimizer.build(trainer.trainable_variables)
+    # the optimizer's variables made where the model's are (a tf.distribute strategy's)
+    with trainer.distribute_strategy.scope():
+        trainer.optimizer.build(trainer.trainable_variables)
     trainer.load_weights(os.path.join(folder, files["weights"]))
     for (variable, value) in zip(_seeds(trainer),
                                  _load_arrays(os.path.join(folder, files["seeds"]))):

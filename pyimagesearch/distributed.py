@@ -160,6 +160,31 @@ def weights_checksum(model):
 
 
 
+def task_name():
+    """This process's task in TF_CONFIG, as a name: "worker1", "chief0"."""
+    (_, taskType, taskIndex) = cluster_config()
+    return f"{taskType}{taskIndex}"
+
+
+def positions_of_workers(strategy, position):
+    """Every worker's (epochs, steps) position, gathered across the cluster: each worker
+    passes its own and gets them all (a collective: every worker must call it)."""
+    import tensorflow as tf
+
+    replicas = strategy.num_replicas_in_sync
+
+    # each replica puts its position in its own row, the sum across them fills them all
+    # (all_gather fails on CPU workers: "destinations can not be empty")
+    def gather(value):
+        context = tf.distribute.get_replica_context()
+        rows = tf.one_hot(context.replica_id_in_sync_group, replicas, dtype=tf.int64)
+        return context.all_reduce("SUM", rows[:, None] * value[None, :])
+
+    gathered = strategy.run(tf.function(gather), args=(tf.constant(position, tf.int64),))
+    rows = strategy.experimental_local_results(gathered)[0].numpy().tolist()
+    return [tuple(row) for row in rows]
+
+
 def prepare_for_multiworker(trainer, trainData, validationData):
     """Shard both datasets by data and let Keras's fit run trainer across the workers; returns
     the sharded (trainData, validationData)."""
@@ -171,7 +196,7 @@ def prepare_for_multiworker(trainer, trainData, validationData):
 @contextlib.contextmanager
 def worker_departures(enabled=True):
     """Turn another worker leaving the run (TensorFlow's Unavailable, Aborted or Cancelled
-    errors) into one OSError line saying that nothing was saved; off for one-machine runs."""
+    errors) into one OSError line saying how to go on; off for one-machine runs."""
     import tensorflow as tf
 
     try:
@@ -181,5 +206,6 @@ def worker_departures(enabled=True):
         if not enabled:
             raise
         reason = str(e).strip().splitlines()[0][:200]
-        raise OSError(f"another worker left the run ({reason}); nothing was saved, the "
-                      f"previous model stays") from None
+        raise OSError(f"another worker left the run ({reason}); the model was not saved (the "
+                      f"previous one stays), the run's last save is kept: start every worker "
+                      f"again with the same command plus --resume") from None

@@ -97,25 +97,38 @@ def load_images(images, indices):
     return images[np.asarray(indices)][..., np.newaxis].astype(np.float32) / 255.0
 
 
-def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None):
+def pair_dataset(images, pairIdx, pairLabels, batchSize, shuffle=False, seed=None, skip=0):
     """A tf.data pipeline of (tuple of image batches, labels) scaled to [0, 1].
 
     Each row of pairIdx names the images of one example: two for a pair (as from
     make_pair_indices), three for an anchor with its positive and negative partner (as from
     pairs_by_anchor). The images stay uint8 and the pairs stay indices; each batch is gathered
     and scaled on the fly, so a full MNIST epoch never holds float copies of its 120,000 pairs.
+    With shuffle, every pass (every epoch) takes the pairs in a new order, drawn from seed; a
+    resumed run skips the orders of the passes it has done.
     """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices(
-        (np.asarray(pairIdx), np.asarray(pairLabels, np.float32)))
-    return gathered_batches(ds, images, len(pairIdx), batchSize, shuffle, seed)
+    (pairIdx, pairLabels) = (np.asarray(pairIdx), np.asarray(pairLabels, np.float32))
+    if not shuffle:
+        ds = tf.data.Dataset.from_tensor_slices((pairIdx, pairLabels))
+        return gathered_batches(ds, images, batchSize)
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        order = rng.permutation(len(pairIdx))
+        return pairIdx[order].astype(np.int64), pairLabels[order]
+
+    ds = each_pass(draw, (tf.int64, tf.float32), slicer(pairIdx.shape, pairLabels.shape),
+                   len(pairIdx), skip=skip)
+    return gathered_batches(ds, images, batchSize)
 
 
-def resampled_pair_dataset(images, labels, batchSize, seed=None):
+def resampled_pair_dataset(images, labels, batchSize, seed=None, skip=0):
     """Like pair_dataset over pairs_by_anchor's rows, shuffled, but every pass over it (every
     epoch) draws fresh pairs: each image still anchors one positive and one negative pair,
-    with new partners each time, so the model sees far more distinct pairs.
+    with new partners each time, so the model sees far more distinct pairs. A resumed run
+    skips the draws of the passes it has done.
     """
     import tensorflow as tf
 
@@ -123,14 +136,24 @@ def resampled_pair_dataset(images, labels, batchSize, seed=None):
     count = len(labels)
 
     def draw():
-        return pairs_by_anchor(*make_pair_indices(labels, rng))
+        (rows, rowLabels) = pairs_by_anchor(*make_pair_indices(labels, rng))
+        order = rng.permutation(count)
+        return rows[order].astype(np.int64), rowLabels[order].astype(np.float32)
+
+    ds = each_pass(draw, (tf.int64, tf.float32), slicer((count, 3), (count, 2)), count,
+                   skip=skip)
+    return gathered_batches(ds, images, batchSize)
+
+
+def slicer(rowShape, labelShape):
+    """A pass's arrays (as a numpy_function gives them, shapes unknown) as a dataset of rows."""
+    import tensorflow as tf
 
     def rows_of_pass(rows, rowLabels):
         return tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(rows, (count, 3)), tf.reshape(rowLabels, (count, 2))))
+            (tf.reshape(rows, rowShape), tf.reshape(rowLabels, labelShape)))
 
-    ds = each_pass(draw, (tf.int64, tf.float32), rows_of_pass, count)
-    return gathered_batches(ds, images, count, batchSize, shuffle=True, seed=seed)
+    return rows_of_pass
 
 
 def each_pass(draw, dtypes, slices, cardinality, fixed=False, skip=0):
@@ -153,7 +176,7 @@ def each_pass(draw, dtypes, slices, cardinality, fixed=False, skip=0):
     return ds.apply(tf.data.experimental.assert_cardinality(cardinality))
 
 
-def gathered_batches(ds, images, count, batchSize, shuffle, seed):
+def gathered_batches(ds, images, batchSize):
     """Batch a dataset of (index row, label) pairs and gather each batch's images as a tuple
     of float [0, 1] batches, one per column: gathered from the uint8 images held once as a
     constant, or decoded from their files (a map in parallel over the batches)."""
@@ -164,8 +187,6 @@ def gathered_batches(ds, images, count, batchSize, shuffle, seed):
     def gather(rows, rowLabels):
         return tuple(load(rows[:, j]) for j in range(int(rows.shape[1]))), rowLabels
 
-    if shuffle:
-        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batchSize).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE)
 

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from pyimagesearch.pairs import each_pass, gathered_batches, image_loader
+from pyimagesearch.pairs import each_pass, gathered_batches, image_loader, slicer
 
 
 def class_batch_shape(labels, batchSize):
@@ -76,7 +76,7 @@ def in_batch_dataset(images, labels, batchSize, seed=None, skip=0):
         rows = twos[rng.permutation(len(twos))].reshape(-1)
         return rows.reshape(-1, 1), labels[rows].astype(np.float32)
 
-    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, False, seed, skip)
+    return _drawn_each_epoch(draw, images, count, (count,), batchSize // 2, False, skip)
 
 
 def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1,
@@ -106,27 +106,23 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
         return rows.reshape(-1, 1), rowLabels.astype(np.float32)
 
     labelShape = (count,) if views == 1 else (count, 2)
-    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, seed,
-                             skip)
+    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, skip)
 
 
-def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, seed, skip=0):
+def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, skip=0):
     """Batches of (images, labels) of the count images that draw() gives as (rows (count, 1),
     labels of labelShape): drawn afresh on every pass (the first skip passes dropped), or
     once (fixed)."""
     import tensorflow as tf
-
-    def images_of_epoch(rows, rowLabels):
-        return tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(rows, (count, 1)), tf.reshape(rowLabels, labelShape)))
 
     # a named function, not a lambda: AutoGraph finds a lambda by its source text, and this
     # module holds look-alikes
     def single_column(columns, batchLabels):
         return columns[0], batchLabels
 
-    ds = each_pass(draw, (tf.int64, tf.float32), images_of_epoch, count, fixed, skip)
-    batches = gathered_batches(ds, images, count, batchSize, False, seed)
+    ds = each_pass(draw, (tf.int64, tf.float32), slicer((count, 1), labelShape), count, fixed,
+                   skip)
+    batches = gathered_batches(ds, images, batchSize)
     return batches.map(single_column)
 
 

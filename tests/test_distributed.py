@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def start_worker(ports, index, output, dataset, *extra):
 def two_workers(tiny_npz, tmp_path_factory):
     root = tmp_path_factory.mktemp("multiworker")
     ports = free_ports(2)
-    workers = [start_worker(ports, i, root / f"out{i}", tiny_npz, "--epochs", 1,
+    workers = [start_worker(ports, i, root / f"out{i}", tiny_npz, "--epochs", 2,
                             "--worker-timeout", 60) for i in range(2)]
     results = [worker.communicate(timeout=300) for worker in workers]
     return root, [(worker.returncode, out, err) for (worker, (out, err)) in zip(workers, results)]
@@ -68,6 +69,51 @@ def test_both_workers_end_with_the_same_weights(two_workers):
     checksums = [line for (_, out, _) in two_workers[1] for line in out.splitlines()
                  if line.startswith("[INFO] weights checksum: ")]
     assert len(checksums) == 2 and checksums[0] == checksums[1]
+
+
+def test_a_killed_worker_restarted_with_resume_goes_on_with_the_others(two_workers, tiny_npz,
+                                                                      tmp_path):
+    from pyimagesearch.checkpoints import state_folder
+    ports = free_ports(2)
+    outputs = [tmp_path / f"out{i}" for i in range(2)]
+    workers = [start_worker(ports, i, outputs[i], tiny_npz, "--epochs", 2, "--worker-timeout",
+                            60) for i in range(2)]
+    # each worker keeps the run's state in its own --output
+    stateFiles = [state_folder(str(outputs[0] / "siamese_model")),
+                  state_folder(str(outputs[1] / "siamese_model"), "worker1")]
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and workers[1].poll() is None:
+            try:
+                states = [json.loads((Path(folder) / "run.json").read_text())
+                          for folder in stateFiles]
+                if all(state["epochs_done"] >= 1 for state in states):
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        assert workers[1].poll() is None, "the run ended before a worker could be killed"
+        workers[1].kill()
+        (out, err) = workers[0].communicate(timeout=90)
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+    assert workers[0].returncode != 0
+    assert "another worker left the run" in err and "--resume" in err
+    assert not (outputs[0] / "siamese_model").exists()
+    # both started again with --resume: epoch 2 alone, ending where the run that never
+    # stopped ended
+    resumed = [start_worker(ports, i, outputs[i], tiny_npz, "--epochs", 2, "--worker-timeout",
+                            60, "--resume") for i in range(2)]
+    results = [worker.communicate(timeout=300) for worker in resumed]
+    for (worker, (out, err)) in zip(resumed, results):
+        assert worker.returncode == 0, out + err
+        assert "resuming the unfinished run" in out and "Epoch 1/" not in out
+    checksums = [line for (_, out, _) in two_workers[1] + [(0, out, err) for (out, err) in results]
+                 for line in out.splitlines() if line.startswith("[INFO] weights checksum: ")]
+    assert len(checksums) == 4 and len(set(checksums)) == 1
+    assert not os.path.exists(stateFiles[0]) and not os.path.exists(stateFiles[1])
 
 
 def test_a_worker_whose_peers_never_come_gives_up(tiny_npz, tmp_path):
@@ -107,7 +153,7 @@ def test_sigterm_on_one_worker_ends_the_run_on_both(tiny_npz, tmp_path):
     assert time.monotonic() - started < 60
     assert all(worker.returncode != 0 for worker in workers)
     assert "[ERROR] another worker left the run" in outputs[0][1]
-    assert "[ERROR] interrupted; nothing was saved" in outputs[1][1]
+    assert "[ERROR] interrupted; the model was not saved" in outputs[1][1]
     assert (output / "siamese_model" / "previous").read_text() == "the previous model"
     assert sorted(p.name for p in (output / "siamese_model").iterdir()) == [
         "previous", "saved_model.pb"]

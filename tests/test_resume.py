@@ -168,3 +168,18 @@ def test_a_folder_of_the_users_at_the_model_path_is_refused_before_training(tiny
     assert_clean_error(result, "is not a saved siamese model")
     assert "training model" not in result.stdout
     assert os.listdir(tmp_path / "small_vgg_siamese_model") == ["holiday.jpg"]
+
+
+def test_workers_a_save_apart_go_back_to_the_save_they_all_hold():
+    from pyimagesearch.checkpoints import go_back_to, position
+    previous = {"epochs_done": 2, "steps_done": 0, "best": 0.5, "best_epoch": 1,
+                "files": {"weights": "weights-2-0.weights.h5"}}
+    state = {"epochs_done": 3, "steps_done": 0, "best": 0.4, "best_epoch": 2,
+             "files": {"weights": "weights-3-0.weights.h5"}, "previous": previous,
+             "seed": 5}
+    assert go_back_to(state, (3, 0)) is state
+    back = go_back_to(state, (2, 0))
+    assert position(back) == (2, 0) and back["files"] == previous["files"]
+    assert back["best_epoch"] == 1 and back["seed"] == 5
+    with pytest.raises(ValueError, match="holds no save at epoch 1"):
+        go_back_to(state, (1, 0))
