@@ -18,3 +18,19 @@ def test_conv4_has_its_documented_size_and_unit_embeddings():
 def test_conv4_refuses_what_it_cannot_build(shape, dim):
     with pytest.raises(ValueError):
         build_conv4_model(shape, dim)
+
+
+def test_the_character_network_compares_drawings_wherever_they_sit_on_the_page():
+    import numpy as np
+
+    from pyimagesearch.character_network import build_character_model
+
+    sister = build_character_model((28, 28, 1))
+    # conv4's weights, none more: the centring and the shifts have none
+    assert sister.count_params() == 115_312 and sister.name == "sister_network"
+    drawing = np.zeros((1, 28, 28, 1), np.float32)
+    drawing[0, 6:20, 9:13] = 1.0  # its ink's centre a whole number of pixels off the page's
+    moved = np.roll(drawing, (4, 5), axis=(1, 2))
+    (a, b) = sister.predict(np.concatenate([drawing, moved]), verbose=0)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(a), 1, rtol=1e-5)

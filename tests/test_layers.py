@@ -74,3 +74,52 @@ def test_config_round_trip():
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(copy, Dropout)
     assert (copy.rate, copy.name) == (0.3, "drop")
+
+
+def test_ink_centring_moves_a_drawing_to_the_centre_by_whole_pixels():
+    from pyimagesearch.layers import InkCentring
+    images = np.zeros((3, 28, 28, 1), np.float32)
+    images[0, 2:6, 3:9] = 1.0        # a stroke in the top-left corner
+    images[1, 12:16, 11:17] = 0.5    # one already (about) in the middle
+    centred = InkCentring()(images).numpy()
+    for i in (0, 1):
+        ink = np.argwhere(centred[i, ..., 0] > 0)
+        np.testing.assert_allclose(ink.mean(axis=0), [13.5, 13.5], atol=0.5)
+        # moved, not redrawn: the same pixels, as many of them
+        np.testing.assert_array_equal(np.sort(centred[i].ravel()), np.sort(images[i].ravel()))
+    # a blank image stays blank (no division by its zero ink)
+    np.testing.assert_array_equal(centred[2], 0)
+
+
+def test_ink_centring_makes_a_drawing_and_its_shifted_copy_the_same():
+    from pyimagesearch.layers import InkCentring
+    drawing = np.zeros((1, 28, 28, 1), np.float32)
+    drawing[0, 8:20, 10:12] = 1.0
+    drawing[0, 8:10, 10:18] = 1.0
+    shifted = np.roll(drawing, (3, -4), axis=(1, 2))
+    np.testing.assert_array_equal(InkCentring()(drawing), InkCentring()(shifted))
+
+
+def test_shift_averaging_averages_nine_shifts_at_inference_only():
+    from pyimagesearch.layers import ShiftAveraging
+    inputs = keras.Input((20, 20, 1))
+    network = keras.Model(inputs, keras.layers.UnitNormalization()(
+        keras.layers.Dense(8)(keras.layers.Flatten()(inputs))))
+    layer = ShiftAveraging(network, shift=0.05)
+    images = np.random.default_rng(0).random((2, 20, 20, 1)).astype(np.float32)
+    # training: the network alone
+    np.testing.assert_allclose(layer(images, training=True), network(images), atol=1e-6)
+    # inference: the mean of the embeddings of the image moved by -1, 0, +1 pixel each way
+    # (5% of 20), back on the unit sphere
+    moved = []
+    for down in (-1, 0, 1):
+        for right in (-1, 0, 1):
+            copy = np.zeros_like(images)
+            copy[:, max(down, 0):20 + min(down, 0), max(right, 0):20 + min(right, 0)] = \
+                images[:, max(-down, 0):20 - max(down, 0), max(-right, 0):20 - max(right, 0)]
+            moved.append(network(copy).numpy())
+    expected = np.mean(moved, axis=0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(layer(images, training=False), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="shift"):
+        ShiftAveraging(network, shift=0.6)

@@ -26,17 +26,20 @@ def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
 
 
 def test_recipe_defaults_and_help_come_from_the_tables():
-    assert recipes.recipe_defaults("epochs") == \
-        f"100 for tutorial, 12 for small_vgg, {ARCHITECTURES['conv4'].epochs} for conv4"
+    assert recipes.recipe_defaults("epochs") == (
+        f"100 for tutorial, 12 for small_vgg, {ARCHITECTURES['conv4'].epochs} for conv4, "
+        f"{ARCHITECTURES['characters'].epochs} for characters")
     assert recipes.recipe_defaults("pairs") == \
-        "drawn for tutorial, in_batch for small_vgg, in_batch for conv4"
-    assert recipes.recipe_defaults("augment") == "off for tutorial, on for small_vgg, on for conv4"
+        "drawn for tutorial, in_batch for small_vgg, in_batch for conv4, in_batch for characters"
+    assert recipes.recipe_defaults("augment") == \
+        "off for tutorial, on for small_vgg, on for conv4, on for characters"
     assert recipes.recipe_defaults("margin") == \
         "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
     assert recipes.recipe_defaults("mining") == \
         "semi_hard for triplet, semi_hard for triplet_views"
     assert recipes.choices_help(LOSSES).startswith("binary_crossentropy (default: ")
-    with pytest.raises(ValueError, match="architecture must be one of tutorial, small_vgg, conv4"):
+    with pytest.raises(ValueError,
+                       match="architecture must be one of tutorial, small_vgg, conv4, characters"):
         recipes.architecture_named("resnet")
     with pytest.raises(ValueError, match="loss must be one of"):
         recipes.loss_named("hinge")
