@@ -1,5 +1,6 @@
 """The README is the front door and every link in it and in docs/ leads somewhere."""
 import glob
+import json
 import os
 import re
 
@@ -62,3 +63,37 @@ def test_the_readmes_results_are_the_shipped_models_own(name):
                 metadata["mnist_test_pairs"]["roc_auc"],
                 metadata["rendered_digits"]["accuracy"]]
     assert cells == [f"{value:.4f}" if value != 0.5 else "0.5" for value in expected], row
+
+
+MEASUREMENTS = os.path.join(ROOT, "docs", "measurements")
+# a figure quoted beside a link to the record of the run that measured it
+RECORD_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./)?(?:docs/)?measurements/[^)#]+\.json)\)")
+
+
+def record_links():
+    links = []
+    for page in PAGES:
+        with open(page) as f:
+            links += [(page, text, os.path.normpath(os.path.join(os.path.dirname(page), target)))
+                      for (text, target) in RECORD_LINK.findall(f.read())]
+    return links
+
+
+def quoted(record):
+    """How the docs quote a record: a one-shot score with its 95% interval."""
+    runs = record["oneshot_runs"]
+    return f"{runs['accuracy']:.3f} ({runs['low']:.3f}-{runs['high']:.3f})"
+
+
+def test_figures_from_measurements_are_those_their_records_hold():
+    # measured on data the tests cannot have (Omniglot): each figure links the JSON that
+    # tools.evaluate --json wrote, and is that record's, to the digit
+    links = record_links()
+    assert len(links) >= 10
+    for (page, text, path) in links:
+        with open(path) as f:
+            assert text == quoted(json.load(f)), f"{os.path.basename(page)}: {text} vs {path}"
+    # and no record lies about unquoted
+    recorded = {os.path.normpath(path) for path in
+                glob.glob(os.path.join(MEASUREMENTS, "**", "*.json"), recursive=True)}
+    assert recorded == {path for (_, _, path) in links}

@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -105,13 +106,19 @@ def _character(path, runs):
 
 def test_evaluate_scores_runs_with_a_model(runs, trained_output, tmp_path):
     (output, _) = trained_output
-    figure = tmp_path / "runs.png"
+    (figure, record) = (tmp_path / "runs.png", tmp_path / "record.json")
     result = run_script("tools.evaluate", "--model", output / "siamese_model", "--runs", runs,
-                        "--episode-figure", figure)
+                        "--episode-figure", figure, "--json", record)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3-way one-shot runs of" in result.stdout and "run05" in result.stdout
     line = [line for line in result.stdout.splitlines() if "mean accuracy over 5" in line][0]
     assert "chance 0.3333" in line and figure.stat().st_size > 0
+    # the record a document quotes: the printed figures, and what the model is
+    written = json.loads(record.read_text())
+    assert f"{written['oneshot_runs']['accuracy']:.4f} (95% " \
+           f"{written['oneshot_runs']['low']:.4f}-" in line
+    assert sorted(written["oneshot_runs"]["per_run"]) == [f"run0{i}" for i in range(1, 6)]
+    assert written["model"]["architecture"] == "tutorial" and written["model"]["seed"] == 3
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -12,6 +12,7 @@ of examples/, so they show how the model does on digits from outside MNIST. Reco
 N-way k-shot accuracy over seeded episodes, and the open set.
 """
 import argparse
+import json
 import os
 
 import numpy as np
@@ -66,6 +67,10 @@ def parse_args():
                     help="seed of the pairs, the episodes and the gallery (default: 0)")
     ap.add_argument("--record", action="store_true",
                     help="also store the figures in the model's metadata.json")
+    ap.add_argument("--json", default=None, metavar="PATH",
+                    help="also write the figures into this JSON file, with what the model is "
+                         "(architecture, loss, input, seed, classes): the record a document "
+                         "quotes its figures from")
     add_verbose_argument(ap)
     args = ap.parse_args()
     if args.digits < 0 or args.digits == 1:
@@ -81,14 +86,11 @@ def main():
     quiet_tensorflow(args.verbose)
     from pyimagesearch.digits import make_digits
     from pyimagesearch.image_folders import load_test_dataset
-    from pyimagesearch.model_io import SiameseModel, check_threshold, update_metadata
+    from pyimagesearch.model_io import SiameseModel, check_threshold
 
     model = SiameseModel(args.model)
     if args.runs:
-        results = {"oneshot_runs": measure_runs(model, args)}
-        if args.record:
-            update_metadata(args.model, results)
-            print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+        keep(model, {"oneshot_runs": measure_runs(model, args)}, args)
         return
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
     check_threshold(threshold, model.metadata["score"])
@@ -110,9 +112,26 @@ def main():
                 model, name, images, labels, args, figure)
     if args.gallery and model.has_embed:
         results["gallery_open_set"] = measure_against_gallery(model, testX, testY, args)
+    keep(model, results, args)
+
+
+def keep(model, results, args):
+    """Store the figures where asked: the model's metadata.json (--record), a JSON file of
+    their own with what the model is (--json)."""
+    from pyimagesearch.model_io import update_metadata
+
     if args.record:
         update_metadata(args.model, results)
         print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
+    if args.json:
+        metadata = model.metadata
+        model = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
+                                                     "seed", "epochs", "dataset")}
+        model["classes"] = len(metadata.get("class_names") or []) or None
+        with open(args.json, "w") as f:
+            json.dump({"model": model, **results}, f, indent=2, sort_keys=True)
+            f.write("\n")
+        print(f"[INFO] wrote the figures to {args.json}")
 
 
 def measure_runs(model, args):
