@@ -480,12 +480,7 @@ def prepare_pairs(data, args, skip=0):
     instead). With --pairs in_batch the training batches are images, each with every other
     image of its batch as a partner; the validation pairs are the same either way. A resumed
     run skips the draws of the epochs it has done."""
-    from pyimagesearch.pairs import (
-        make_pair_indices,
-        pair_dataset,
-        pairs_by_anchor,
-        resampled_pair_dataset,
-    )
+    from pyimagesearch.pairs import make_pair_indices
     from pyimagesearch.samplers import (
         class_balanced_dataset,
         in_batch_dataset,
@@ -507,15 +502,7 @@ def prepare_pairs(data, args, skip=0):
                                                 fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
     if args.strategy != "default":
-        anchorsPerStep = args.batch_size // 2
-        trainData = (resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed,
-                                            skip=skip)
-                     if args.resample_pairs else
-                     pair_dataset(trainX, *pairs_by_anchor(pairTrain, labelTrain),
-                                  anchorsPerStep, shuffle=True, seed=args.seed, skip=skip))
-        validationData = pair_dataset(valX, *pairs_by_anchor(pairVal, labelVal),
-                                      anchorsPerStep)
-        return Pairs(trainData, validationData, (pairVal, labelVal))
+        return anchored_pairs(data, args, (pairTrain, labelTrain), (pairVal, labelVal), skip)
     # pairTrain is drawn even when resampling or training in_batch, so a seed gives the same
     # validation pairs every way (and the resampled first epoch equals the single draw)
     if sampler == "in_batch":
@@ -533,6 +520,23 @@ def prepare_pairs(data, args, skip=0):
     validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
                                           seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
+
+
+def anchored_pairs(data, args, trainPairs, validationPairs, skip):
+    """Under a tf.distribute strategy, which splits every input of a batch: each image with
+    its positive and negative partner, a step of batch-size / 2 of them (the training pairs
+    in a new order each epoch, or drawn anew with --resample-pairs)."""
+    from pyimagesearch.pairs import pair_dataset, pairs_by_anchor, resampled_pair_dataset
+
+    ((trainX, trainY), (valX, _)) = (data.train, data.validation)
+    anchorsPerStep = args.batch_size // 2
+    trainData = (resampled_pair_dataset(trainX, trainY, anchorsPerStep, seed=args.seed,
+                                        skip=skip)
+                 if args.resample_pairs else
+                 pair_dataset(trainX, *pairs_by_anchor(*trainPairs), anchorsPerStep,
+                              shuffle=True, seed=args.seed, skip=skip))
+    validationData = pair_dataset(valX, *pairs_by_anchor(*validationPairs), anchorsPerStep)
+    return Pairs(trainData, validationData, validationPairs)
 
 
 def warn_of_lone_classes(data):

@@ -125,11 +125,11 @@ def keep(model, results, args):
         print(f"[INFO] recorded in {os.path.join(args.model, 'metadata.json')}")
     if args.json:
         metadata = model.metadata
-        model = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
-                                                     "seed", "epochs", "dataset")}
-        model["classes"] = len(metadata.get("class_names") or []) or None
+        described = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
+                                                         "seed", "epochs", "dataset")}
+        described["classes"] = len(metadata.get("class_names") or []) or None
         with open(args.json, "w") as f:
-            json.dump({"model": model, **results}, f, indent=2, sort_keys=True)
+            json.dump({"model": described, **results}, f, indent=2, sort_keys=True)
             f.write("\n")
         print(f"[INFO] wrote the figures to {args.json}")
 
