@@ -334,10 +334,10 @@ def main(argv=None):
     check_output_is_free(args)
     # only the chief writes into --output; the other workers write into a scratch folder
     # that they remove at the end, all but the run's state, which each keeps in --output
-    worker = not multiworker or is_chief()
-    output = args.output if worker else tempfile.mkdtemp()
+    writes = not multiworker or is_chief()
+    output = args.output if writes else tempfile.mkdtemp()
     modelPath = config.output_paths(args.output, args.loss, args.architecture)[0]
-    stateFolder = state_folder(modelPath, None if worker else task_name())
+    stateFolder = state_folder(modelPath, None if writes else task_name())
     made = not os.path.exists(args.output)
     try:
         with TrainingLock(output):
