@@ -30,9 +30,11 @@ import numpy as np
 from benchmarks.common import (
     ROOT,
     add_data_arguments,
+    add_record_argument,
     describe_cpu,
     load_training_subset,
     run_child,
+    write_record,
 )
 from pyimagesearch.config import output_paths
 from pyimagesearch.recipes import ARCHITECTURES
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--from-log", default=None,
                     help="instead of training, read a training_log.csv and report the time "
                          "to --target")
+    add_record_argument(ap)
     args = ap.parse_args()
     variants = args.variants.split(",")
     for variant in variants:
@@ -143,19 +146,32 @@ def main():
             accuracy = float(rows[-1]["val_accuracy"])
             # the pairs trained on: without the held-out images where there are some
             trained = 2 * count * (1 - (split if variant != "baseline" else 0))
-            results[variant] = (trained * len(seconds) / sum(seconds), rss, accuracy)
-            print(f"[RESULT] {variant:>15}: {results[variant][0]:8.0f} pairs/s, peak RSS "
-                  f"{rss:7.0f} MB, val accuracy {accuracy:.4f}, epoch times "
+            results[variant] = {"pairs_per_second": trained * len(seconds) / sum(seconds),
+                                "peak_rss_mb": rss, "val_accuracy": accuracy, "cores": cores,
+                                "epoch_seconds": seconds}
+            print(f"[RESULT] {variant:>15}: {results[variant]['pairs_per_second']:8.0f} "
+                  f"pairs/s, peak RSS {rss:7.0f} MB, val accuracy {accuracy:.4f}, epoch times "
                   f"{', '.join(f'{s:.1f}s' for s in seconds)} on {cores:.1f} of "
                   f"{os.cpu_count()} cores; {describe_target(rows, args.target)}", flush=True)
     if "baseline" in results:
-        (speed, rss, accuracy) = results["baseline"]
-        for variant in variants:
-            if variant != "baseline":
-                print(f"[RATIO] {variant:>15} / baseline: throughput "
-                      f"{results[variant][0] / speed:.2f}x, peak RSS "
-                      f"{results[variant][1] / rss:.2f}x, val accuracy "
-                      f"{results[variant][2] - accuracy:+.4f}")
+        report_ratios(results)
+    write_record(args.json, "benchmarks.benchmark_training", results)
+
+
+def report_ratios(results):
+    """Print each variant's figures against the baseline's, and add them to its results."""
+    baseline = results["baseline"]
+    for (variant, figures) in results.items():
+        if variant == "baseline":
+            continue
+        figures["to_baseline"] = {
+            "throughput": figures["pairs_per_second"] / baseline["pairs_per_second"],
+            "peak_rss": figures["peak_rss_mb"] / baseline["peak_rss_mb"],
+            "val_accuracy": figures["val_accuracy"] - baseline["val_accuracy"]}
+        ratios = figures["to_baseline"]
+        print(f"[RATIO] {variant:>15} / baseline: throughput {ratios['throughput']:.2f}x, "
+              f"peak RSS {ratios['peak_rss']:.2f}x, val accuracy "
+              f"{ratios['val_accuracy']:+.4f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""What the benchmark scripts share: where the repository is, and which MNIST pairs to train on."""
+"""What the benchmark scripts share: where the repository is, which MNIST pairs to train on,
+the CPU a figure was measured on and the record of a run that the docs quote."""
+import json
 import os
 import subprocess
 import sys
@@ -60,3 +62,25 @@ def describe_cpu():
     return (f"{name}, {os.cpu_count()} cores, " + ("/".join(sets) or "no AVX2")
             + ("" if {"avx512_bf16", "amx_bf16"} & flags else " (no native bfloat16)")
             + (f", oneDNN held to {held}" if held else ""))
+
+
+def add_record_argument(ap):
+    """Add --json PATH to an ArgumentParser: where write_record stores the run's figures."""
+    ap.add_argument("--json", default=None, metavar="PATH",
+                    help="also write the figures, the command and the CPU to this JSON file: a "
+                         "record the docs can quote (docs/measurements/)")
+
+
+def write_record(path, module, results):
+    """Store a benchmark's figures (results, a JSON-able dict) at path, with the command that
+    measured them and the CPU it ran on, so that a figure quoted in the docs can link the run
+    it came from; nothing when path is None. Written whole or not at all."""
+    if path is None:
+        return
+    record = {"command": " ".join(["python -m", module, *sys.argv[1:]]), "cpu": describe_cpu(),
+              "results": results}
+    partial = f"{path}.partial"
+    with open(partial, "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+    os.replace(partial, path)
+    print(f"[INFO] wrote the figures to {path}")

@@ -1,12 +1,15 @@
+import json
 import re
 
 import pytest
 from conftest import run_script
 
 
-def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
+def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz, tmp_path):
+    record = tmp_path / "training.json"
     result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
-                        "--pairs", 200, "--variants", "baseline,float32+in_batch")
+                        "--pairs", 200, "--variants", "baseline,float32+in_batch",
+                        "--json", record)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
     for variant in ("baseline", "float32+in_batch"):
@@ -15,6 +18,15 @@ def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz):
                          rf"cores", result.stdout), result.stdout
     assert re.search(r"\[RATIO\] float32\+in_batch / baseline: throughput \d+\.\d\dx, peak RSS "
                      r"\d+\.\d\dx, val accuracy [+-]\d\.\d{4}", result.stdout), result.stdout
+    # the record holds what was printed, with the command and the CPU, for the docs to quote
+    written = json.loads(record.read_text())
+    assert written["command"].startswith("python -m benchmarks.benchmark_training --dataset")
+    assert written["cpu"] in result.stdout
+    ours = written["results"]["float32+in_batch"]
+    assert (f"float32+in_batch: {ours['pairs_per_second']:8.0f} pairs/s, peak RSS "
+            f"{ours['peak_rss_mb']:7.0f} MB, val accuracy {ours['val_accuracy']:.4f}"
+            in result.stdout)
+    assert (f"throughput {ours['to_baseline']['throughput']:.2f}x" in result.stdout)
 
 
 def test_benchmark_refuses_an_unknown_variant_before_training():

@@ -27,7 +27,7 @@ def test_every_link_resolves(page):
         (path, _, anchor) = target.partition("#")
         resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
         assert os.path.exists(resolved), f"{os.path.basename(page)}: {target} does not exist"
-        if anchor:
+        if anchor and not anchor.startswith("/"):  # "/...": a JSON pointer into a record
             assert anchor in anchors(resolved), f"{os.path.basename(page)}: no #{anchor}"
 
 
@@ -66,34 +66,65 @@ def test_the_readmes_results_are_the_shipped_models_own(name):
 
 
 MEASUREMENTS = os.path.join(ROOT, "docs", "measurements")
-# a figure quoted beside a link to the record of the run that measured it
-RECORD_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./)?(?:docs/)?measurements/[^)#]+\.json)\)")
+# a figure quoted beside a link to the record of the run that measured it, the figure named by
+# a JSON pointer (#/results/float32/pairs_per_second) or, without one, a one-shot score
+RECORD_LINK = re.compile(
+    r"\[([^\]]+)\]\(((?:\.\./)?(?:docs/)?measurements/[^)#]+\.json)(?:#(/[^)]*))?\)")
+# the figure in a link's text: 7,158 or 0.7525 or +0.020 (of "3.16x", "1,012 MB", ...)
+FIGURE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?")
 
 
 def record_links():
     links = []
     for page in PAGES:
         with open(page) as f:
-            links += [(page, text, os.path.normpath(os.path.join(os.path.dirname(page), target)))
-                      for (text, target) in RECORD_LINK.findall(f.read())]
+            links += [(page, text, os.path.normpath(os.path.join(os.path.dirname(page), target)),
+                       pointer) for (text, target, pointer) in RECORD_LINK.findall(f.read())]
     return links
 
 
-def quoted(record):
-    """How the docs quote a record: a one-shot score with its 95% interval."""
-    runs = record["oneshot_runs"]
-    return f"{runs['accuracy']:.3f} ({runs['low']:.3f}-{runs['high']:.3f})"
+def pointed_at(record, pointer):
+    """The value a JSON pointer (RFC 6901: /results/float32/cores) names in a record."""
+    for key in pointer.lstrip("/").split("/"):
+        key = key.replace("~1", "/").replace("~0", "~")
+        record = record[int(key)] if isinstance(record, list) else record[key]
+    return record
+
+
+def quoted(record, pointer, text):
+    """How the docs quote a record: the value at pointer, to as many digits as text shows
+    (with its thousands commas and sign), or else a one-shot score with its 95% interval."""
+    if not pointer:
+        runs = record["oneshot_runs"]
+        return f"{runs['accuracy']:.3f} ({runs['low']:.3f}-{runs['high']:.3f})"
+    figure = FIGURE.search(text).group()
+    decimals = len(figure.partition(".")[2])
+    shape = ("+" if figure[0] in "+-" else "") + ("," if "," in figure else "")
+    return text.replace(figure, f"{pointed_at(record, pointer):{shape}.{decimals}f}", 1)
 
 
 def test_figures_from_measurements_are_those_their_records_hold():
-    # measured on data the tests cannot have (Omniglot): each figure links the JSON that
-    # tools.evaluate --json wrote, and is that record's, to the digit
+    # measured on data or machines the tests cannot have (Omniglot, full MNIST, a quiet CPU):
+    # each figure links the JSON that the measuring run wrote (tools.evaluate --json, a
+    # benchmark's --json), and is that record's, to the digit
     links = record_links()
     assert len(links) >= 10
-    for (page, text, path) in links:
+    for (page, text, path, pointer) in links:
         with open(path) as f:
-            assert text == quoted(json.load(f)), f"{os.path.basename(page)}: {text} vs {path}"
+            expected = quoted(json.load(f), pointer, text)
+        assert text == expected, f"{os.path.basename(page)}: {text} vs {path}#{pointer}"
     # and no record lies about unquoted
     recorded = {os.path.normpath(path) for path in
                 glob.glob(os.path.join(MEASUREMENTS, "**", "*.json"), recursive=True)}
-    assert recorded == {path for (_, _, path) in links}
+    assert recorded == {path for (_, _, path, _) in links}
+
+
+def test_a_quoted_figure_is_checked_to_its_last_digit():
+    record = {"results": {"float32": {"pairs_per_second": 7158.4, "to_baseline": {
+        "throughput": 3.1649, "val_accuracy": -0.01994}}}}
+    pointer = "/results/float32/pairs_per_second"
+    assert quoted(record, pointer, "7,158") == "7,158"
+    assert quoted(record, pointer, "7158 pairs/s") == "7158 pairs/s"
+    assert quoted(record, pointer, "7,158.0") == "7,158.4"
+    assert quoted(record, "/results/float32/to_baseline/throughput", "3.16x") == "3.16x"
+    assert quoted(record, "/results/float32/to_baseline/val_accuracy", "+0.020") == "-0.020"
