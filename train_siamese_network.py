@@ -206,6 +206,12 @@ def add_recipe_arguments(ap):
                     help="how a loss that mines its triplets in each batch picks them: "
                          "semi_hard, batch_hard, or random (the baseline) (default: "
                          f"{recipe_defaults('mining')})")
+    ap.add_argument("--rotated-classes", action=argparse.BooleanOptionalAction, default=None,
+                    help="also train on every class turned by 90, 180 and 270 degrees, each "
+                         "turn a class of its own (a turned character is another character): "
+                         "four times the classes, an epoch four times as long; for the losses "
+                         "that make class-balanced batches, on square images (default: "
+                         f"{recipe_defaults('rotated_classes')}; on only with such a loss)")
 
 
 def add_run_arguments(ap):
@@ -269,6 +275,11 @@ def fill_recipe_defaults(args):
                          f"batches")
     if args.pairs is None and args.strategy != "default":
         args.pairs = "drawn"  # in_batch trains on one device only
+    if args.rotated_classes is None:
+        # the recipe's turns where they can be: class-balanced batches of square images
+        square = args.image_size is None or args.image_size[0] == args.image_size[1]
+        args.rotated_classes = (architecture.rotated_classes and loss.sampler == "classes"
+                                and square)
     for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
                  "weight_decay", "pairs"):
         if getattr(args, name) is None:
@@ -322,6 +333,12 @@ def check_arguments(args):
     if args.mining is not None and loss_named(args.loss).mining is None:
         raise ValueError(f"--mining is for a loss that mines triplets in its batches, not "
                          f"for {args.loss}")
+    if args.rotated_classes and sampler != "classes":
+        raise ValueError(f"--rotated-classes is for the losses that make class-balanced "
+                         f"batches (triplet, triplet_views, nca), not for {args.loss}")
+    if args.rotated_classes and args.image_size and args.image_size[0] != args.image_size[1]:
+        raise ValueError("--rotated-classes turns images by quarters, so it needs square "
+                         "images (--image-size N N)")
 
 
 def main(argv=None):
@@ -480,6 +497,8 @@ def prepare_pairs(data, args, skip=0):
     instead). With --pairs in_batch the training batches are images, each with every other
     image of its batch as a partner; the validation pairs are the same either way. A resumed
     run skips the draws of the epochs it has done."""
+    import numpy as np
+
     from pyimagesearch.pairs import make_pair_indices
     from pyimagesearch.samplers import (
         class_balanced_dataset,
@@ -496,8 +515,12 @@ def prepare_pairs(data, args, skip=0):
     sampler = loss.sampler_for(args.pairs)
     if sampler == "classes":
         # single images in class-balanced batches, the loss mines its triplets in each
+        if args.rotated_classes:
+            classes = len(np.unique(trainY))
+            print(f"[INFO] training on {turns(args) * classes:,} classes: each of the "
+                  f"{classes:,} also turned by 90, 180 and 270 degrees")
         trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed,
-                                           views=loss.views, skip=skip)
+                                           views=loss.views, skip=skip, turns=turns(args))
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
                                                 fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
@@ -520,6 +543,13 @@ def prepare_pairs(data, args, skip=0):
     validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
                                           seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
+
+
+def turns(args):
+    """How many turns of each class the training batches hold (--rotated-classes)."""
+    from pyimagesearch.samplers import TURNS
+
+    return TURNS if args.rotated_classes else 1
 
 
 def anchored_pairs(data, args, trainPairs, validationPairs, skip):
@@ -594,7 +624,7 @@ def build_and_compile(data, args, strategy):
                                             inBatch=sampler == "in_batch")
         totalSteps = args.epochs * steps_per_epoch(sampler, len(data.train[1]),
                                                    args.batch_size, data.train[1],
-                                                   loss.views)
+                                                   loss.views, turns(args))
         optimizer = make_optimizer(args.learning_rate, args.schedule, args.weight_decay,
                                    totalSteps)
         trainer.compile(loss=lossFunction, optimizer=optimizer, metrics=metrics,
@@ -763,6 +793,7 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "epoch_kept": epochKept, "batch_size": args.batch_size,
         "resample_pairs": args.resample_pairs,
         "pairs": args.pairs if loss.sampler == "pairs" else None,
+        "rotated_classes": args.rotated_classes,
         "architecture": args.architecture,
         "augment": args.augment, "augmentation": augmentation, "images": data.kind,
         "ink": data.ink,

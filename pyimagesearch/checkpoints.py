@@ -40,7 +40,7 @@ LOG_FILE = "training_log.csv"
 RECIPE_FLAGS = ("sources", "architecture", "loss", "margin", "mining", "pairs", "epochs",
                 "batch_size", "learning_rate", "schedule", "weight_decay", "augment",
                 "validation_split", "resample_pairs", "image_size", "color_mode", "classes",
-                "images")
+                "images", "rotated_classes")
 
 
 def state_folder(modelPath, worker=None):

@@ -3,7 +3,8 @@ triplets inside the batch, as tf.data pipelines of (images, labels) scaled to [0
 
 - in_batch_dataset: twos of a class, every image once an epoch, for the pair losses trained
   on every pair of a batch (--pairs in_batch);
-- class_balanced_dataset: P classes of K images, for the triplet losses;
+- class_balanced_dataset: P classes of K images, for the triplet and NCA losses (with every
+  class also turned by a quarter, a half and three quarters, as three more classes);
 - shared_image_dataset: the tutorial's drawn pairs, in steps that share their images.
 """
 import collections
@@ -13,24 +14,28 @@ import numpy as np
 
 from pyimagesearch.pairs import each_pass, gathered_batches, image_loader, slicer
 
+# the turns of --rotated-classes: each class as it is and by 90, 180 and 270 degrees
+TURNS = 4
 
-def class_batch_shape(labels, batchSize):
+
+def class_batch_shape(labels, batchSize, turns=1):
     """(classes per batch, images per class) of class_balanced_dataset's batches: as many
-    classes as a batch of batchSize holds with 4 images each (all of them for MNIST's 10)."""
-    classes = len(np.unique(labels))
+    classes as a batch of batchSize holds with 4 images each (all of them for MNIST's 10),
+    each class counted `turns` times."""
+    classes = len(np.unique(labels)) * turns
     perBatch = min(classes, max(2, batchSize // 4))
     return perBatch, max(2, batchSize // perBatch)
 
 
-def steps_per_epoch(sampler, count, batchSize, labels=None, views=1):
+def steps_per_epoch(sampler, count, batchSize, labels=None, views=1, turns=1):
     """Training steps in one epoch over count images: each image anchoring its two pairs
     (sampler "pairs"), in a batch with a mate of its class and every other image of the batch
     as a partner ("in_batch": batchSize / 2 images a step, the anchors of batchSize drawn
     pairs), or as many class-balanced batches as cover count images ("classes"), each image
-    once however many views of it a batch holds."""
+    once however many views of it a batch holds, and once in each of its turns."""
     if sampler == "classes":
-        (perBatch, perClass) = class_batch_shape(labels, batchSize)
-        return -(-count // (perBatch * max(1, perClass // views)))
+        (perBatch, perClass) = class_batch_shape(labels, batchSize, turns)
+        return -(-count * turns // (perBatch * max(1, perClass // views)))
     if sampler == "in_batch":
         count = _in_twos(_members(labels))
     return -(-count // (batchSize // 2))
@@ -80,33 +85,53 @@ def in_batch_dataset(images, labels, batchSize, seed=None, skip=0):
 
 
 def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1,
-                           skip=0):
+                           skip=0, turns=1):
     """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
     batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
     batches as cover the images once. Every pass draws anew, unless fixed (for validation:
     the same batches every epoch). With views > 1 each drawn image comes `views` times in a
     row (K / views distinct ones per class: the augmentation makes them differ), and the
     labels are (class, image index) rows, so that a loss can take an image's own views as its
-    positives."""
+    positives. With turns TURNS every class is also drawn turned by 90, 180 and 270 degrees,
+    each turn a class of its own (square images only), labelled class position * TURNS +
+    quarter turns: a turned character is another character, so a small set of classes
+    teaches as a set four times its size would; an epoch is then four times as long."""
+    if turns not in (1, TURNS):
+        raise ValueError(f"turns must be 1 or {TURNS}, got {turns!r}")
     labels = np.asarray(labels).reshape(-1)
-    (perBatch, perClass) = class_batch_shape(labels, batchSize)
-    members = _members(labels)
-    steps = steps_per_epoch("classes", len(labels), batchSize, labels, views)
+    (perBatch, perClass) = class_batch_shape(labels, batchSize, turns)
+    members = [m for m in _members(labels) for _ in range(turns)]
+    steps = steps_per_epoch("classes", len(labels), batchSize, labels, views, turns)
     distinct = max(1, perClass // views)
     count = steps * perBatch * distinct * views
     rng = np.random.default_rng(seed)
 
     def draw():
-        rows = [np.concatenate([rng.choice(members[c], distinct,
-                                           replace=len(members[c]) < distinct)
-                                for c in rng.choice(len(members), perBatch, replace=False)])
-                for _ in range(steps)]
-        rows = np.repeat(np.concatenate(rows), views)
-        rowLabels = labels[rows] if views == 1 else np.stack([labels[rows], rows], axis=1)
+        (rows, chosen) = ([], [])
+        for _ in range(steps):
+            chosen.append(rng.choice(len(members), perBatch, replace=False))
+            rows += [rng.choice(members[c], distinct, replace=len(members[c]) < distinct)
+                     for c in chosen[-1]]
+        rows = np.concatenate(rows)
+        classes = labels[rows] if turns == 1 else np.repeat(np.concatenate(chosen), distinct)
+        (rows, classes) = (np.repeat(rows, views), np.repeat(classes, views))
+        rowLabels = classes if views == 1 else np.stack([classes, rows], axis=1)
         return rows.reshape(-1, 1), rowLabels.astype(np.float32)
 
     labelShape = (count,) if views == 1 else (count, 2)
-    return _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, skip)
+    batches = _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, skip)
+    return batches if turns == 1 else batches.map(_turned_as_labelled)
+
+
+def _turned_as_labelled(images, batchLabels):
+    """Each image turned by as many quarters as its label says (label % TURNS)."""
+    import tensorflow as tf
+
+    classes = batchLabels if batchLabels.shape.rank == 1 else batchLabels[:, 0]
+    quarters = tf.cast(classes, tf.int32) % TURNS
+    turned = tf.stack([tf.image.rot90(images, k) for k in range(TURNS)])
+    picked = tf.stack([quarters, tf.range(tf.shape(quarters)[0])], axis=1)
+    return tf.gather_nd(turned, picked), batchLabels
 
 
 def _drawn_each_epoch(draw, images, count, labelShape, batchSize, fixed, skip=0):

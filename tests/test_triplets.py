@@ -36,6 +36,33 @@ def test_class_balanced_batches_hold_every_class_alike():
     assert isinstance(dataset, tf.data.Dataset)
 
 
+def test_rotated_classes_are_each_class_turned_by_quarters_as_classes_of_their_own():
+    from pyimagesearch.samplers import TURNS, class_balanced_dataset, steps_per_epoch
+
+    # 6 classes of 10 images; image i marks its top-left corner with i + 1 and its class
+    # with the top-right one, so that a batch shows which image it is and how it was turned
+    labels = np.repeat(np.arange(6), 10) + 3
+    images = np.zeros((60, 5, 5), np.uint8)
+    images[:, 0, 0] = np.arange(1, 61)
+    images[:, 0, 4] = 100 + labels
+    count = 0
+    for (batch, batchLabels) in class_balanced_dataset(images, labels, 24, seed=2,
+                                                       turns=TURNS):
+        batch = np.rint(batch.numpy()[..., 0] * 255).astype(int)
+        for (image, label) in zip(batch, batchLabels.numpy().astype(int)):
+            # the corner the mark turned to says by how many quarters (counterclockwise)
+            quarters = next(k for k in range(TURNS) if 0 < np.rot90(image, -k)[0, 0] <= 60
+                            and np.rot90(image, -k)[0, 4] > 100)
+            original = np.rot90(image, -quarters)
+            assert quarters == label % TURNS
+            assert original[0, 4] - 100 == labels[original[0, 0] - 1] == label // TURNS + 3
+            count += 1
+    # every image once in each of its turns an epoch: four times as many as without turns
+    assert count == 4 * 60 == 24 * steps_per_epoch("classes", 60, 24, labels, turns=TURNS)
+    with pytest.raises(ValueError):
+        class_balanced_dataset(images, labels, 24, turns=2)
+
+
 def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, tmp_path,
                                                                      capsys):
     train_siamese_network.main(["--dataset", str(tiny_npz), "--loss", "triplet", "--epochs",
@@ -65,6 +92,16 @@ def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
     with pytest.raises(ValueError, match="--resample-pairs is for the pair losses"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "triplet",
                                           "--resample-pairs"])
+    with pytest.raises(ValueError, match="--rotated-classes is for the losses that make"):
+        train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--rotated-classes"])
+    with pytest.raises(ValueError, match="needs square images"):
+        train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "nca",
+                                          "--rotated-classes", "--image-size", "28", "32"])
+    # a recipe's turns go where they can, and nowhere else
+    for (loss, turned) in (("nca", True), ("contrastive", False)):
+        args = train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--architecture",
+                                                 "characters", "--loss", loss])
+        assert args.rotated_classes is turned
 
 
 def test_batches_with_views_hold_each_image_twice_with_its_identity():

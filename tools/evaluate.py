@@ -126,7 +126,8 @@ def keep(model, results, args):
     if args.json:
         metadata = model.metadata
         described = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
-                                                         "seed", "epochs", "dataset")}
+                                                         "seed", "epochs", "dataset",
+                                                         "rotated_classes")}
         described["classes"] = len(metadata.get("class_names") or []) or None
         with open(args.json, "w") as f:
             json.dump({"model": described, **results}, f, indent=2, sort_keys=True)
