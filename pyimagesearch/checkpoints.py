@@ -41,6 +41,8 @@ RECIPE_FLAGS = ("sources", "architecture", "loss", "margin", "mining", "pairs", 
                 "batch_size", "learning_rate", "schedule", "weight_decay", "augment",
                 "validation_split", "resample_pairs", "image_size", "color_mode", "classes",
                 "images", "rotated_classes")
+# the value a flag added since had in the runs started before it (absent from their state)
+FLAGS_BEFORE = {"rotated_classes": False}
 
 
 def state_folder(modelPath, worker=None):
@@ -85,11 +87,11 @@ def check_resume(folder, args):
                          f"add --resume to the same command to continue it, or remove "
                          f"{folder} to start over")
     recipe = recipe_of(args)
+    started = {flag: state["recipe"].get(flag, FLAGS_BEFORE.get(flag)) for flag in RECIPE_FLAGS}
     differing = [flag for flag in RECIPE_FLAGS
-                 if json.loads(json.dumps(recipe[flag])) != state["recipe"].get(flag)]
+                 if json.loads(json.dumps(recipe[flag])) != started[flag]]
     if differing:
-        flags = ", ".join(f"--{flag.replace('_', '-')} {state['recipe'].get(flag)!r}"
-                          for flag in differing)
+        flags = ", ".join(f"--{flag.replace('_', '-')} {started[flag]!r}" for flag in differing)
         raise ValueError(f"--resume: the unfinished run in {os.path.dirname(folder) or '.'} "
                          f"was started with {flags}; resume it with the same command")
     return state

@@ -131,6 +131,21 @@ def test_resume_refuses_another_recipe_or_nothing_to_resume(tiny_npz, killed, tm
     assert_clean_error(train(tiny_npz, tmp_path / "fresh", "--resume"), "no unfinished run")
 
 
+def test_a_run_started_before_a_flag_existed_resumes_with_the_value_it_had(tiny_npz, tmp_path):
+    import train_siamese_network
+    from pyimagesearch.checkpoints import check_resume, recipe_of
+
+    args = train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "nca",
+                                             "--resume"])
+    recipe = recipe_of(args)
+    del recipe["rotated_classes"]  # as run.json had it before --rotated-classes
+    (tmp_path / "run.json").write_text(json.dumps({"recipe": recipe, "epochs_done": 1}))
+    assert check_resume(str(tmp_path), args)["epochs_done"] == 1
+    args.rotated_classes = True
+    with pytest.raises(ValueError, match="--rotated-classes False"):
+        check_resume(str(tmp_path), args)
+
+
 def test_a_second_training_into_a_folder_in_use_is_refused(tiny_npz, tmp_path):
     with TrainingLock(str(tmp_path)):
         result = train(tiny_npz, tmp_path)
