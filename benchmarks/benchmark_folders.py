@@ -20,7 +20,14 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.common import ROOT, SHARED_MNIST, describe_cpu, run_child
+from benchmarks.common import (
+    ROOT,
+    SHARED_MNIST,
+    add_record_argument,
+    describe_cpu,
+    run_child,
+    write_record,
+)
 from pyimagesearch.cli import run
 from pyimagesearch.config import output_paths
 from pyimagesearch.recipes import ARCHITECTURES
@@ -51,6 +58,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42, help="seed of every run (default: 42)")
     ap.add_argument("--architecture", choices=tuple(ARCHITECTURES), default="tutorial",
                     help="sister network of every run (default: tutorial)")
+    add_record_argument(ap)
     args = ap.parse_args()
     try:
         sizes = sorted({int(size) for size in args.sizes.split(",")})
@@ -84,18 +92,34 @@ def main():
             # the pairs trained on: two per training image (less any validation split)
             split = ARCHITECTURES[args.architecture].validation_split
             speed = 2 * size * (1 - split) * args.epochs / seconds
-            results[name] = (speed, rss, accuracy)
+            results[name] = {"pairs_per_second": speed, "peak_rss_mb": rss,
+                             "val_accuracy": accuracy}
             print(f"[RESULT] {name:>16} images: {speed:8.0f} pairs/s, peak RSS {rss:6.0f} MB, "
                   f"val accuracy {accuracy:.4f}", flush=True)
-    (memory, largest, smallest) = (results[runs[0][0]], results[runs[-1][0]],
-                                   results[runs[1][0]])
-    print(f"[RATIO] folders / memory at {sizes[-1]} images: throughput "
-          f"{largest[0] / memory[0]:.2f}x, peak RSS {largest[1] / memory[1]:.2f}x, val accuracy "
-          f"{largest[2] - memory[2]:+.4f}")
-    if len(sizes) > 1:
-        print(f"[RATIO] folders at {sizes[-1]} / {sizes[0]} images: peak RSS "
-              f"{largest[1] / smallest[1]:.2f}x ({largest[1] - smallest[1]:+.0f} MB)")
+    results["ratios"] = report_ratios(results, sizes)
+    write_record(args.json, "benchmarks.benchmark_folders", results)
 
+
+def report_ratios(results, sizes):
+    """Print the largest folders' figures against memory's and the smallest folders'; returns
+    them, for the record."""
+    (memory, largest, smallest) = (results[f"memory {sizes[-1]}"],
+                                   results[f"folders {sizes[-1]}"],
+                                   results[f"folders {sizes[0]}"])
+    ratios = {"folders_to_memory": {
+        "throughput": largest["pairs_per_second"] / memory["pairs_per_second"],
+        "peak_rss": largest["peak_rss_mb"] / memory["peak_rss_mb"],
+        "val_accuracy": largest["val_accuracy"] - memory["val_accuracy"]}}
+    print(f"[RATIO] folders / memory at {sizes[-1]} images: throughput "
+          f"{ratios['folders_to_memory']['throughput']:.2f}x, peak RSS "
+          f"{ratios['folders_to_memory']['peak_rss']:.2f}x, val accuracy "
+          f"{ratios['folders_to_memory']['val_accuracy']:+.4f}")
+    if len(sizes) > 1:
+        ratios["largest_to_smallest_peak_rss"] = largest["peak_rss_mb"] / smallest["peak_rss_mb"]
+        print(f"[RATIO] folders at {sizes[-1]} / {sizes[0]} images: peak RSS "
+              f"{ratios['largest_to_smallest_peak_rss']:.2f}x "
+              f"({largest['peak_rss_mb'] - smallest['peak_rss_mb']:+.0f} MB)")
+    return ratios
 
 if __name__ == "__main__":
     run(main)

@@ -21,7 +21,13 @@ import time
 
 import numpy as np
 
-from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
+from benchmarks.common import (
+    add_data_arguments,
+    add_record_argument,
+    describe_cpu,
+    load_training_subset,
+    write_record,
+)
 from pyimagesearch import config
 
 # (name, fastDropout, steps per execution, XLA, view); the first is the reference of the ratios
@@ -43,6 +49,7 @@ def main():
     ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
                     help="the compute precision (default: as train_siamese_network.py, "
                          "mixed_bfloat16 where the hardware has bfloat16, else float32)")
+    add_record_argument(ap)
     args = ap.parse_args()
     if args.pairs < 2 or args.rounds < 1:
         ap.error("--pairs must be at least 2 and --rounds at least 1")
@@ -90,16 +97,28 @@ def main():
             trainer.fit(data, verbose=0)
             (wall, cpu) = (time.perf_counter() - start, time.process_time() - cpuStart)
             speed.append((2 * count / wall, cpu / wall))
+    write_record(args.json, "benchmarks.benchmark_ideas", report(speeds))
+
+
+def report(speeds):
+    """Print each variant's median pairs/s and pairs per CPU-second against the first
+    variant's; returns them by variant, for the record."""
     # pairs per CPU-second: the work each variant does, whatever share of the CPUs it got
     (reference, cpuReference) = (np.median([p for (p, _) in speeds[0]]),
                                  np.median([p / c for (p, c) in speeds[0]]))
+    results = {}
     for ((name, *_), speed) in zip(VARIANTS, speeds):
         (median, perCpu) = (np.median([p for (p, _) in speed]),
                             np.median([p / c for (p, c) in speed]))
         print(f"[RESULT] {name:>58}: {median:6.0f} pairs/s ({median / reference:.2f}x), "
               f"{perCpu:5.0f} pairs per CPU-second ({perCpu / cpuReference:.2f}x); per round "
               f"{', '.join(f'{p:.0f} on {c:.1f} cores' for (p, c) in speed)}")
-
+        results[name] = {"pairs_per_second": float(median),
+                         "pairs_per_cpu_second": float(perCpu),
+                         "to_first": {"pairs_per_second": float(median / reference),
+                                      "pairs_per_cpu_second": float(perCpu / cpuReference)},
+                         "rounds": [{"pairs_per_second": p, "cores": c} for (p, c) in speed]}
+    return results
 
 if __name__ == "__main__":
     main()

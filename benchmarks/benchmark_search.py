@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import SHARED_MNIST, describe_cpu
+from benchmarks.common import SHARED_MNIST, add_record_argument, describe_cpu, write_record
 
 
 def real_embeddings(model, dataset):
@@ -99,6 +99,7 @@ def main():
                     else "mnist", help="MNIST as for train_siamese_network.py")
     ap.add_argument("--queries", type=int, default=200, help="queries (default: 200)")
     ap.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    add_record_argument(ap)
     args = ap.parse_args()
     from pyimagesearch.search import has_faiss
     if not has_faiss():
@@ -114,6 +115,7 @@ def main():
               f"{args.queries} of them held out as queries")
     else:
         queries = clusters(args.queries, rng)
+    results = {}
     for size in sizes:
         if args.source == "embeddings":
             gallery = pool[:size] if size <= len(pool) else np.concatenate(
@@ -127,6 +129,8 @@ def main():
               f"{r['faiss_ms'][0]:7.3f} ms/query alone, {r['faiss_ms'][1]:7.3f} in a batch | "
               f"recall@10 {r['recall_at_10']:.4f}, top-1 agreement {r['top1']:.4f}, "
               f"{r['exact_ms'][0] / r['faiss_ms'][0]:.1f}x faster alone", flush=True)
+        results[str(size)] = {**r, "faster_alone": r["exact_ms"][0] / r["faiss_ms"][0]}
+    write_record(args.json, "benchmarks.benchmark_search", results)
 
 
 if __name__ == "__main__":

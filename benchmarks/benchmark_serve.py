@@ -21,7 +21,7 @@ import time
 import cv2
 import numpy as np
 
-from benchmarks.common import ROOT, describe_cpu
+from benchmarks.common import ROOT, add_record_argument, describe_cpu, write_record
 
 
 def write_gallery(folder, size, seed=0):
@@ -115,6 +115,7 @@ def main():
     ap.add_argument("--windows", type=float, nargs="+", default=[2.0, 0.0],
                     help="the server's --batch-window in ms; 0 scores each request alone "
                          "(default: 2 0)")
+    add_record_argument(ap)
     args = ap.parse_args()
     if args.gallery_size < 2 or min(args.clients) < 1 or args.seconds <= 0:
         raise SystemExit("[ERROR] --gallery-size at least 2, --clients at least 1, --seconds "
@@ -125,6 +126,7 @@ def main():
         gallery = os.path.join(folder, "gallery")
         write_gallery(gallery, args.gallery_size)
         print(f"[INFO] {args.gallery_size:,} rendered digits of 8 classes; {args.model}")
+        results = {}
         for window in args.windows:
             (process, url) = start_server(args, gallery, os.path.join(folder, "index.npz"),
                                           window)
@@ -139,9 +141,13 @@ def main():
                               f"{count / args.seconds:7.1f} requests/s, p50 {p50:6.1f} ms, "
                               f"p95 {p95:6.1f} ms, p99 {p99:6.1f} ms, {errors} errors",
                               flush=True)
+                        results[f"/{endpoint}, {batching}, {clients} clients"] = {
+                            "requests_per_second": count / args.seconds, "p50_ms": p50,
+                            "p95_ms": p95, "p99_ms": p99, "errors": errors}
             finally:
                 process.terminate()
                 process.wait(60)
+    write_record(args.json, "benchmarks.benchmark_serve", results)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,13 @@ import time
 
 import numpy as np
 
-from benchmarks.common import add_data_arguments, describe_cpu, load_training_subset
+from benchmarks.common import (
+    add_data_arguments,
+    add_record_argument,
+    describe_cpu,
+    load_training_subset,
+    write_record,
+)
 from pyimagesearch import config
 from pyimagesearch.recipes import ARCHITECTURES
 
@@ -69,6 +75,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="rounds (default: 3)")
     ap.add_argument("--precision", choices=config.PRECISIONS, default=None,
                     help="the compute precision (default: as train_siamese_network.py)")
+    add_record_argument(ap)
     args = ap.parse_args()
     try:
         sizes = [int(size) for size in args.batch_sizes.split(",")]
@@ -93,6 +100,7 @@ def main():
     (pairIdx, pairLabels) = make_pair_indices(trainY, rng=0)
     print(f"[INFO] {describe_cpu()}")
     print(f"[INFO] {args.pairs} pairs per round, {args.rounds} round(s), {precision}")
+    results = {}
     for architecture in architectures:
         runs = []
         for size in sizes:
@@ -109,12 +117,24 @@ def main():
                 trainer.fit(data, steps_per_epoch=count, verbose=0)
                 (wall, cpu) = (time.perf_counter() - start, time.process_time() - cpuStart)
                 times[size].append((1000 * wall / count, size * count / cpu))
-        milliseconds = [np.median([ms for (ms, _) in times[size]]) for size in sizes]
-        for (size, ms) in zip(sizes, milliseconds):
-            perCpu = np.median([p for (_, p) in times[size]])
-            print(f"[RESULT] {architecture}, {size:4d} pairs a step: {ms:7.1f} ms per step, "
-                  f"{1000 * size / ms:6.0f} pairs/s, {perCpu:6.0f} pairs per CPU-second")
-        print(f"[RESULT] {architecture}: {describe_fixed_cost(sizes, milliseconds)}")
+        results[architecture] = report(architecture, sizes, times)
+    write_record(args.json, "benchmarks.benchmark_steps", results)
+
+
+def report(architecture, sizes, times):
+    """Print an architecture's time per step at each size and its fixed cost; returns them
+    by size, for the record."""
+    milliseconds = [float(np.median([ms for (ms, _) in times[size]])) for size in sizes]
+    figures = {}
+    for (size, ms) in zip(sizes, milliseconds):
+        perCpu = float(np.median([p for (_, p) in times[size]]))
+        print(f"[RESULT] {architecture}, {size:4d} pairs a step: {ms:7.1f} ms per step, "
+              f"{1000 * size / ms:6.0f} pairs/s, {perCpu:6.0f} pairs per CPU-second")
+        figures[str(size)] = {"ms_per_step": ms, "pairs_per_second": 1000 * size / ms,
+                              "pairs_per_cpu_second": perCpu}
+    figures["fixed_cost"] = describe_fixed_cost(sizes, milliseconds)
+    print(f"[RESULT] {architecture}: {figures['fixed_cost']}")
+    return figures
 
 
 if __name__ == "__main__":

@@ -6,23 +6,24 @@ from conftest import run_script
 
 
 def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz, tmp_path):
+    # ours with another sister network than the tutorial's, which the baseline keeps
     record = tmp_path / "training.json"
     result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
                         "--pairs", 200, "--variants", "baseline,float32+in_batch",
-                        "--json", record)
+                        "--architecture", "small_vgg", "--target", 0.5, "--json", record)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42" in result.stdout
+    assert ("[INFO] 200 training pairs, 200 validation pairs, 1 epoch(s), seed 42; small_vgg "
+            "holds out 10% of the training images and validates on their pairs"
+            in result.stdout)
     for variant in ("baseline", "float32+in_batch"):
         assert re.search(rf"\[RESULT\] +{re.escape(variant)}: +\d+ pairs/s, peak RSS +\d+ MB, "
                          rf"val accuracy [01]\.\d{{4}}, epoch times \d+\.\ds on \d+\.\d of \d+ "
-                         rf"cores", result.stdout), result.stdout
+                         rf"cores; val accuracy 0\.5000 (first reached|not reached)",
+                         result.stdout), result.stdout
     assert re.search(r"\[RATIO\] float32\+in_batch / baseline: throughput \d+\.\d\dx, peak RSS "
                      r"\d+\.\d\dx, val accuracy [+-]\d\.\d{4}", result.stdout), result.stdout
     # the record holds what was printed, with the command and the CPU, for the docs to quote
-    written = json.loads(record.read_text())
-    assert written["command"].startswith("python -m benchmarks.benchmark_training --dataset")
-    assert written["cpu"] in result.stdout
-    ours = written["results"]["float32+in_batch"]
+    ours = recorded(record, result, "benchmarks.benchmark_training")["float32+in_batch"]
     assert (f"float32+in_batch: {ours['pairs_per_second']:8.0f} pairs/s, peak RSS "
             f"{ours['peak_rss_mb']:7.0f} MB, val accuracy {ours['val_accuracy']:.4f}"
             in result.stdout)
@@ -48,10 +49,25 @@ def test_time_to_target_is_read_from_a_training_log(tmp_path):
     assert "val accuracy 0.9500 not reached in 3 epoch(s)" in result.stdout
 
 
-def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz):
+def recorded(path, result, module):
+    """The figures of a benchmark's --json record, which names its command and its CPU as the
+    run printed them."""
+    written = json.loads(path.read_text())
+    assert written["command"].startswith(f"python -m {module} ")
+    assert f"[INFO] {written['cpu']}" in result.stdout
+    return written["results"]
+
+
+def test_ideas_benchmark_reports_each_variant_against_the_first(tiny_npz, tmp_path):
     result = run_script("benchmarks.benchmark_ideas", "--dataset", tiny_npz, "--pairs", 200,
-                        "--rounds", 2, "--precision", "float32")
+                        "--rounds", 2, "--precision", "float32", "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stdout + result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_ideas")
+    for (name, variant) in figures.items():
+        assert (f"{name}: {variant['pairs_per_second']:6.0f} pairs/s "
+                f"({variant['to_first']['pairs_per_second']:.2f}x), "
+                f"{variant['pairs_per_cpu_second']:5.0f} pairs per CPU-second" in result.stdout)
+    assert len(figures) == 6
     assert "[INFO] 200 pairs per epoch, 2 round(s), float32" in result.stdout
     results = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(results) == 6
@@ -71,19 +87,15 @@ def test_ideas_benchmark_refuses_bad_numbers():
     assert "--rounds at least 1" in result.stderr
 
 
-def test_benchmark_trains_another_architecture(tiny_npz):
-    result = run_script("benchmarks.benchmark_training", "--dataset", tiny_npz,
-                        "--pairs", 200, "--variants", "float32", "--architecture", "small_vgg",
-                        "--target", 0.5)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\[RESULT\] +float32: .*val accuracy 0\.5000 (first reached|not "
-                     r"reached)", result.stdout), result.stdout
-
-
-def test_folder_benchmark_compares_folders_with_memory(tiny_npz):
+def test_folder_benchmark_compares_folders_with_memory(tiny_npz, tmp_path):
     result = run_script("benchmarks.benchmark_folders", "--dataset", tiny_npz,
-                        "--sizes", "60,120")
+                        "--sizes", "60,120", "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stdout + result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_folders")
+    assert (f"folders 120 images: {figures['folders 120']['pairs_per_second']:8.0f} pairs/s"
+            in result.stdout)
+    assert (f"peak RSS {figures['ratios']['folders_to_memory']['peak_rss']:.2f}x"
+            in result.stdout)
     for name in ("memory 120", "folders 60", "folders 120"):
         assert re.search(rf"\[RESULT\] +{name} images: +\d+ pairs/s, peak RSS +\d+ MB, val "
                          rf"accuracy [01]\.\d{{4}}", result.stdout), result.stdout
@@ -93,23 +105,32 @@ def test_folder_benchmark_compares_folders_with_memory(tiny_npz):
                      result.stdout), result.stdout
 
 
-def test_search_benchmark_compares_exact_with_faiss():
+def test_search_benchmark_compares_exact_with_faiss(tmp_path):
     from pyimagesearch.search import has_faiss
     if not has_faiss():
         pytest.skip("faiss is optional (pip install faiss-cpu)")
     result = run_script("benchmarks.benchmark_search", "--source", "clusters", "--sizes",
-                        "1500,3000", "--queries", 20)
+                        "1500,3000", "--queries", 20, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_search")
+    assert sorted(figures) == ["1500", "3000"]
+    assert (f"recall@10 {figures['3000']['recall_at_10']:.4f}, top-1 agreement "
+            f"{figures['3000']['top1']:.4f}, {figures['3000']['faster_alone']:.1f}x faster "
+            f"alone" in result.stdout)
     assert re.search(r"\[INFO\] .*, \d+ cores, ", result.stdout), result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(rows) == 2 and "1,500 embeddings" in rows[0] and "recall@10" in rows[1]
 
 
-def test_steps_benchmark_splits_a_steps_time_into_fixed_cost_and_work(tiny_npz):
+def test_steps_benchmark_splits_a_steps_time_into_fixed_cost_and_work(tiny_npz, tmp_path):
     result = run_script("benchmarks.benchmark_steps", "--dataset", tiny_npz, "--pairs", 64,
                         "--batch-sizes", "16,32", "--rounds", 1, "--architectures", "tutorial",
-                        "--precision", "float32")
+                        "--precision", "float32", "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stdout + result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_steps")["tutorial"]
+    assert (f"tutorial,   32 pairs a step: {figures['32']['ms_per_step']:7.1f} ms per step"
+            in result.stdout)
+    assert f"[RESULT] tutorial: {figures['fixed_cost']}" in result.stdout
     assert "[INFO] 64 pairs per round, 1 round(s), float32" in result.stdout
     for size in (16, 32):
         assert re.search(rf"\[RESULT\] tutorial, +{size} pairs a step: +\d+\.\d ms per step, "
@@ -139,10 +160,14 @@ def test_steps_benchmark_refuses_bad_sizes():
     assert "--batch-sizes must be even" in result.stderr
 
 
-def test_serve_benchmark_reports_each_endpoint_and_load():
+def test_serve_benchmark_reports_each_endpoint_and_load(tmp_path):
     result = run_script("benchmarks.benchmark_serve", "--gallery-size", 20, "--clients", 1, 2,
-                        "--seconds", 0.5, "--windows", 0)
+                        "--seconds", 0.5, "--windows", 0, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_serve")
+    search = figures["/search, no batching, 2 clients"]
+    assert (f"2 clients: {search['requests_per_second']:7.1f} requests/s, p50 "
+            f"{search['p50_ms']:6.1f} ms" in result.stdout)
     rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(rows) == 4 and "/compare" in rows[0] and "/search" in rows[3]
     assert all("no batching" in row and " 0 errors" in row for row in rows), rows
