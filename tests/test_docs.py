@@ -1,4 +1,5 @@
 """The README is the front door and every link in it and in docs/ leads somewhere."""
+import csv
 import glob
 import json
 import os
@@ -72,7 +73,7 @@ MEASUREMENTS = os.path.join(ROOT, "docs", "measurements")
 # without one, a one-shot score
 RECORD_LINK = re.compile(
     r"\[([^\]]+)\]\(((?:\.\./)?(?:(?:docs/)?measurements/[^)#]+\.json|output/[^)#]+/"
-    r"metadata\.json))(?:#(/[^)]*))?\)")
+    r"metadata\.json|output/[^)#/]*training_log\.csv))(?:#(/[^)]*))?\)")
 # the figure in a link's text: 7,158 or 0.7525 or +0.020 (of "3.16x", "1,012 MB", ...)
 FIGURE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?")
 
@@ -103,7 +104,8 @@ def quoted(record, pointer, text):
     figure = FIGURE.search(text).group()
     decimals = len(figure.partition(".")[2])
     shape = ("+" if figure[0] in "+-" else "") + ("," if "," in figure else "")
-    return text.replace(figure, f"{pointed_at(record, pointer):{shape}.{decimals}f}", 1)
+    value = float(pointed_at(record, pointer))
+    return text.replace(figure, f"{value:{shape}.{decimals}f}", 1)
 
 
 def test_figures_from_measurements_are_those_their_records_hold():
@@ -114,7 +116,9 @@ def test_figures_from_measurements_are_those_their_records_hold():
     assert len(links) >= 10
     for (page, text, path, pointer) in links:
         with open(path) as f:
-            expected = quoted(json.load(f), pointer, text)
+            # a training log is its rows: /0/val_accuracy is the first epoch's
+            record = list(csv.DictReader(f)) if path.endswith(".csv") else json.load(f)
+        expected = quoted(record, pointer, text)
         assert text == expected, f"{os.path.basename(page)}: {text} vs {path}#{pointer}"
     # and no record lies about unquoted
     recorded = {os.path.normpath(path) for path in
