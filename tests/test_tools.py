@@ -29,6 +29,9 @@ def test_evaluate_measures_and_records(trained_output, tiny_npz):
     metadata = read_metadata(str(model))
     assert metadata["mnist_test_pairs"]["pairs"] == 200
     assert metadata["rendered_digits"]["pairs"] == 80
+    # each set's recognition beside its pairs, named alike
+    assert "precision_at_1" in metadata["mnist_test_recognition"]
+    assert "precision_at_1" in metadata["rendered_digits_recognition"]
     assert "validation" in metadata  # the training script's own figures stay
 
 

@@ -108,7 +108,7 @@ def main():
             # the figure from the last set measured: the rendered digits where there are
             # some (a figure to publish holds no image of the dataset)
             figure = args.episode_figure if key == sets[-1][1] else None
-            results[key.replace("pairs", "") + "recognition"] = measure_recognition(
+            results[key.removesuffix("_pairs") + "_recognition"] = measure_recognition(
                 model, name, images, labels, args, figure)
     if args.gallery and model.has_embed:
         results["gallery_open_set"] = measure_against_gallery(model, testX, testY, args)
