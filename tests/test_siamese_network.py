@@ -49,11 +49,22 @@ def digit_pairs(digit_images):
     return make_pairs(x, y, rng=10), make_pairs(xt, yt, rng=11)
 
 
+# what train_briefly measured, by its arguments: a training two tests share runs once
+TRAINED = {}
+
+
 def train_briefly(digit_pairs, seed, kernel=None, contrastive=False, architecture="tutorial",
                   measure="accuracy"):
     """Six quick epochs (Adam at 0.01, batch 32) on rendered-digit pairs; the validation
     accuracy at 0.5 (similarity) or at the best threshold (contrastive distance), or another
     figure of evaluate_pairs (measure)."""
+    key = (seed, kernel, contrastive, architecture)
+    if key not in TRAINED:
+        TRAINED[key] = _train_briefly(digit_pairs, *key)
+    return TRAINED[key]["best_accuracy" if contrastive else measure]
+
+
+def _train_briefly(digit_pairs, seed, kernel, contrastive, architecture):
     ((pairs, labels), (testPairs, testLabels)) = digit_pairs
     keras.utils.set_random_seed(seed)
     model = build_pair_model((28, 28, 1), head=None if contrastive else "sigmoid",
@@ -64,9 +75,7 @@ def train_briefly(digit_pairs, seed, kernel=None, contrastive=False, architectur
                   optimizer=keras.optimizers.Adam(0.01))
     model.fit([pairs[:, 0], pairs[:, 1]], labels, batch_size=32, epochs=6, verbose=0)
     scores = model.predict([testPairs[:, 0], testPairs[:, 1]], verbose=0)
-    if contrastive:
-        return evaluate_pairs(scores, testLabels, "distance", 0.5)["best_accuracy"]
-    return evaluate_pairs(scores, testLabels, "similarity", 0.5)[measure]
+    return evaluate_pairs(scores, testLabels, "distance" if contrastive else "similarity", 0.5)
 
 
 @pytest.mark.parametrize("seed", range(5))
