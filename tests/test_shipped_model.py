@@ -96,6 +96,7 @@ def test_the_shipped_omniglot_model_takes_drawings_as_they_come(tmp_path):
     metadata = model.metadata
     assert (metadata["images"], metadata["ink"]) == ("handwriting", "dark_on_light")
     assert (metadata["architecture"], metadata["loss"]) == ("characters", "nca")
+    assert metadata["rotated_classes"] is True  # today's recipe, measured in docs/one-shot.md
     assert len(metadata["class_names"]) == 242
     tree = write_alphabets(tmp_path, (("Digits", 10),), drawers=2)
     paths = sorted(str(p) for p in tree.rglob("*.png"))
