@@ -62,6 +62,7 @@ def parse_args(argv=None):
                     "with a plot of its training history.")
     add_data_arguments(ap)
     add_recipe_arguments(ap)
+    add_loss_arguments(ap)
     add_run_arguments(ap)
     add_verbose_argument(ap)
     args = ap.parse_args(argv)
@@ -186,6 +187,10 @@ def add_recipe_arguments(ap):
     ap.add_argument("--schedule", choices=("constant", "cosine"), default=None,
                     help="learning rate over the run: constant, or cosine (decays to 0 by the "
                          f"last step) (default: {recipe_defaults('schedule')})")
+
+
+def add_loss_arguments(ap):
+    # the loss and how its batches are made; None defaults as in add_recipe_arguments
     ap.add_argument("--loss", choices=tuple(LOSSES), default="binary_crossentropy",
                     help=f"{choices_help(LOSSES)}; files of a loss other than "
                          "binary_crossentropy get its name as a prefix")
