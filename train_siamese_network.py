@@ -173,6 +173,9 @@ def add_recipe_arguments(ap):
     ap.add_argument("--epochs", type=int, default=None,
                     help="number of passes over the training pairs (default: "
                          f"{recipe_defaults('epochs')})")
+    ap.add_argument("--embedding-dim", type=int, default=None, metavar="N",
+                    help="length of the sister network's embeddings (default: "
+                         f"{recipe_defaults('embedding_dim')})")
     ap.add_argument("--batch-size", type=int, default=config.BATCH_SIZE,
                     help="pairs per training step, an even number: each image's positive and "
                          "negative pair travel together; with --pairs in_batch, half as many "
@@ -286,7 +289,7 @@ def fill_recipe_defaults(args):
         args.rotated_classes = (architecture.rotated_classes and loss.sampler == "classes"
                                 and square)
     for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
-                 "weight_decay", "pairs"):
+                 "weight_decay", "pairs", "embedding_dim"):
         if getattr(args, name) is None:
             setattr(args, name, getattr(architecture, name))
     if args.margin is None:
@@ -300,6 +303,8 @@ def check_arguments(args):
     # a value out of range is one [ERROR] line (run() prints it), as for bad data
     if args.epochs < 1:
         raise ValueError("--epochs must be at least 1")
+    if args.embedding_dim < 1:
+        raise ValueError("--embedding-dim must be at least 1")
     if not 0 <= args.checkpoint_minutes < float("inf"):
         raise ValueError("--checkpoint-minutes must be 0 or more")
     if args.batch_size < 2 or args.batch_size % 2:
@@ -616,7 +621,7 @@ def build_and_compile(data, args, strategy):
             "pairs": pairView}[sampler]
     validator = None
     with strategy.scope():
-        model = build_pair_model(data.input_shape, head=loss.head,
+        model = build_pair_model(data.input_shape, args.embedding_dim, head=loss.head,
                                  architecture=args.architecture,
                                  unitEmbeddings=loss.unit_embeddings)
         augmentation = (build_augmentation(data.input_shape, args.seed, kind)
@@ -799,7 +804,7 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "resample_pairs": args.resample_pairs,
         "pairs": args.pairs if loss.sampler == "pairs" else None,
         "rotated_classes": args.rotated_classes,
-        "architecture": args.architecture,
+        "architecture": args.architecture, "embedding_dim": args.embedding_dim,
         "augment": args.augment, "augmentation": augmentation, "images": data.kind,
         "ink": data.ink,
         "learning_rate": args.learning_rate, "schedule": args.schedule,

@@ -40,6 +40,8 @@ class Architecture:
     # whether its class-balanced batches also hold every class turned by 90, 180 and 270
     # degrees as classes of their own (--rotated-classes)
     rotated_classes: bool = False
+    # the length of its embeddings (--embedding-dim); 48 is the tutorial's
+    embedding_dim: int = 48
 
     def build(self, inputShape, embeddingDim=48):
         """The sister network: an image of inputShape in, an embeddingDim-long vector out."""

@@ -67,7 +67,8 @@ def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, t
                                                                      capsys):
     train_siamese_network.main(["--dataset", str(tiny_npz), "--loss", "triplet", "--epochs",
                                 "4", "--output", str(tmp_path), "--seed", "2",
-                                "--learning-rate", "0.003", "--precision", "float32"])
+                                "--learning-rate", "0.003", "--precision", "float32",
+                                "--embedding-dim", "16"])
     out = capsys.readouterr().out
     assert "[INFO] saving siamese model..." in out
     with open(tmp_path / "triplet_training_log.csv") as f:
@@ -78,6 +79,11 @@ def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, t
     assert (model.metadata["loss"], model.metadata["score"]) == ("triplet", "distance")
     assert (model.metadata["margin"], model.metadata["mining"]) == (0.5, "semi_hard")
     assert model.metadata["threshold"] > 0
+    # the length asked for, recorded, and on the unit sphere as the loss wants
+    assert model.metadata["embedding_dim"] == 16
+    embeddings = model.embed(np.zeros((2, *model.input_shape), model.input_dtype))
+    assert embeddings.shape == (2, 16)
+    assert np.linalg.norm(embeddings, axis=1) == pytest.approx(1, abs=1e-5)
     load_script().main(["--input", os.path.join(ROOT, "examples"), "--model", str(modelPath),
                         "--output", str(tmp_path / "pairs"), "--pairs", "4"])
     assert capsys.readouterr().out.count("distance: ") == 4

@@ -127,7 +127,8 @@ def keep(model, results, args):
         metadata = model.metadata
         described = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
                                                          "seed", "epochs", "dataset",
-                                                         "rotated_classes")}
+                                                         "rotated_classes",
+                                                         "embedding_dim")}
         described["classes"] = len(metadata.get("class_names") or []) or None
         with open(args.json, "w") as f:
             json.dump({"model": described, **results}, f, indent=2, sort_keys=True)
