@@ -116,7 +116,8 @@ def test_bad_numbers_are_refused():
         assert "error:" in result.stderr
     # values out of range: one [ERROR] line naming the flag, exit status 1
     for args in (["--epochs", "0"], ["--embedding-dim", "0"], ["--batch-size", "-1"],
-                 ["--margin", "0"], ["--margin", "nan"], ["--margin", "inf"], ["--validation-split", "1"],
+                 ["--margin", "0"], ["--margin", "nan"], ["--margin", "inf"],
+                 ["--validation-split", "1"],
                  ["--validation-split", "-0.1"], ["--validation-split", "nan"],
                  ["--learning-rate", "0"], ["--learning-rate", "nan"],
                  ["--weight-decay", "-1"], ["--weight-decay", "nan"],
