@@ -174,10 +174,14 @@ MINING = ("semi_hard", "batch_hard", "random")
 
 
 def recipe_defaults(field):
-    """How --help states a recipe default: "100 for tutorial, 12 for small_vgg"."""
+    """How --help states a recipe default: "100 for tutorial, 12 for small_vgg", or "48 for
+    every architecture" where all agree."""
     table = ARCHITECTURES if field in Architecture.__dataclass_fields__ else LOSSES
     values = [(name, getattr(entry, field)) for (name, entry) in table.items()
               if getattr(entry, field) is not None]
+    if len(values) == len(table) and len({value for (_, value) in values}) == 1:
+        kind = "architecture" if table is ARCHITECTURES else "loss"
+        return f"{_shown(values[0][1])} for every {kind}"
     return ", ".join(f"{_shown(value)} for {name}" for (name, value) in values)
 
 

@@ -37,6 +37,7 @@ def test_recipe_defaults_and_help_come_from_the_tables():
         "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
     assert recipes.recipe_defaults("mining") == \
         "semi_hard for triplet, semi_hard for triplet_views"
+    assert recipes.recipe_defaults("embedding_dim") == "48 for every architecture"
     assert recipes.choices_help(LOSSES).startswith("binary_crossentropy (default: ")
     with pytest.raises(ValueError,
                        match="architecture must be one of tutorial, small_vgg, conv4, characters"):

@@ -27,7 +27,7 @@ def upgrade(modelPath):
         return False
     metadata = saved.metadata
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
-    model = build_pair_model(saved.input_shape,
+    model = build_pair_model(saved.input_shape, metadata.get("embedding_dim", 48),
                              head=loss_named(metadata["loss"]).head,
                              unitEmbeddings=loss_named(metadata["loss"]).unit_embeddings,
                              architecture=metadata.get("architecture", "tutorial"))
