@@ -1,4 +1,8 @@
-"""Digits that are not MNIST: rendered with OpenCV's Hershey fonts, then normalised as MNIST was.
+"""Digits that are not MNIST: drawn with OpenCV's putText, then normalised as MNIST was.
+
+putText's fonts change with OpenCV's release (4.x traced Hershey strokes; 5.0, which
+requirements.txt holds to, draws outline fonts of its own and ignores the stroke thickness and
+the italic flag; 5.1 draws others), so a seed gives the same digits on one release only.
 
 Used to make examples/ (tools/make_examples.py), to measure how the model does outside MNIST,
 and as small real-looking data for the tests.
@@ -6,9 +10,10 @@ and as small real-looking data for the tests.
 import cv2
 import numpy as np
 
-# the Hershey faces drawn with one pen stroke (the duplex and triplex faces trace each line two
-# or three times and come out far bolder than handwriting), script faces included;
-# FONT_ITALIC is added at random for a slant
+# the faces that were Hershey's one-stroke ones (the duplex and triplex faces traced each line
+# two or three times, far bolder than handwriting), script faces included: on OpenCV 5.0 a
+# regular, a bold and two italic outline fonts. The italic flag is still drawn at random (5.0
+# ignores it; the slant comes from the shear below) so that a seed draws the same digits.
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
          cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 
