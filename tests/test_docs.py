@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import re
+import urllib.parse
 
 import pytest
 from conftest import ROOT
@@ -88,8 +89,9 @@ def record_links():
 
 
 def pointed_at(record, pointer):
-    """The value a JSON pointer (RFC 6901: /results/float32/cores) names in a record."""
-    for key in pointer.lstrip("/").split("/"):
+    """The value a JSON pointer (RFC 6901: /results/float32/cores, percent-encoded as a link's
+    fragment is: /results/~1search,%201%20clients) names in a record."""
+    for key in urllib.parse.unquote(pointer).lstrip("/").split("/"):
         key = key.replace("~1", "/").replace("~0", "~")
         record = record[int(key)] if isinstance(record, list) else record[key]
     return record
@@ -135,4 +137,7 @@ def test_a_quoted_figure_is_checked_to_its_last_digit():
     assert quoted(record, pointer, "7158 pairs/s") == "7158 pairs/s"
     assert quoted(record, pointer, "7,158.0") == "7,158.4"
     assert quoted(record, "/results/float32/to_baseline/throughput", "3.16x") == "3.16x"
+    served = {"results": {"/search, 8 clients": {"requests_per_second": 246.04}}}
+    assert quoted(served, "/results/~1search,%208%20clients/requests_per_second", "246.0") \
+        == "246.0"
     assert quoted(record, "/results/float32/to_baseline/val_accuracy", "+0.020") == "-0.020"
