@@ -95,7 +95,7 @@ def train_anchor_view(anchor_data, precision, fastDropout, seed=0):
 
 def test_fast_path_learns_what_the_float32_path_learns(anchor_data):
     # float32 with Keras's Dropout against this CPU's default path with the cheaper dropout
-    # masks: bfloat16 where the CPU has it (elsewhere it is emulated, ten times slower, and
+    # masks: bfloat16 where the CPU has it (elsewhere it is emulated, several times slower, and
     # nobody's default)
     float32 = train_anchor_view(anchor_data, "float32", fastDropout=False)
     fast = train_anchor_view(anchor_data, default_precision(), fastDropout=True)
