@@ -18,6 +18,7 @@ def upgrade(modelPath):
     """Re-export the model at modelPath with every endpoint; returns False if it had them."""
     import keras
 
+    from pyimagesearch.checkpoints import FLAGS_BEFORE
     from pyimagesearch.model_io import ModelError, SiameseModel, save_model
     from pyimagesearch.recipes import loss_named
     from pyimagesearch.siamese_network import build_pair_model
@@ -27,7 +28,9 @@ def upgrade(modelPath):
         return False
     metadata = saved.metadata
     keras.mixed_precision.set_global_policy(metadata.get("precision", "float32"))
-    model = build_pair_model(saved.input_shape, metadata.get("embedding_dim", 48),
+    # a model made before --embedding-dim was recorded has the length of runs before the flag
+    embeddingDim = metadata.get("embedding_dim", FLAGS_BEFORE["embedding_dim"])
+    model = build_pair_model(saved.input_shape, embeddingDim,
                              head=loss_named(metadata["loss"]).head,
                              unitEmbeddings=loss_named(metadata["loss"]).unit_embeddings,
                              architecture=metadata.get("architecture", "tutorial"))
