@@ -220,13 +220,6 @@ def add_loss_arguments(ap):
                          "four times the classes, an epoch four times as long; for the losses "
                          "that make class-balanced batches, on square images (default: "
                          f"{recipe_defaults('rotated_classes')}; on only with such a loss)")
-    ap.add_argument("--group-batches", action=argparse.BooleanOptionalAction, default=None,
-                    help="draw each class-balanced batch's classes from one group, the "
-                         "folder above them (an alphabet of Omniglot's), so that a batch "
-                         "holds the look-alikes a one-shot run within one alphabet must tell "
-                         "apart; for the losses that make class-balanced batches, on class "
-                         "folders grouped in folders (default: "
-                         f"{recipe_defaults('group_batches')}; on only with such a loss)")
 
 
 def add_run_arguments(ap):
@@ -295,8 +288,6 @@ def fill_recipe_defaults(args):
         square = args.image_size is None or args.image_size[0] == args.image_size[1]
         args.rotated_classes = (architecture.rotated_classes and loss.sampler == "classes"
                                 and square)
-    if args.group_batches is None:
-        args.group_batches = architecture.group_batches and loss.sampler == "classes"
     for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
                  "weight_decay", "pairs", "embedding_dim"):
         if getattr(args, name) is None:
@@ -354,9 +345,6 @@ def check_arguments(args):
                          f"for {args.loss}")
     if args.rotated_classes and sampler != "classes":
         raise ValueError(f"--rotated-classes is for the losses that make class-balanced "
-                         f"batches (triplet, triplet_views, nca), not for {args.loss}")
-    if args.group_batches and sampler != "classes":
-        raise ValueError(f"--group-batches is for the losses that make class-balanced "
                          f"batches (triplet, triplet_views, nca), not for {args.loss}")
     if args.rotated_classes and args.image_size and args.image_size[0] != args.image_size[1]:
         raise ValueError("--rotated-classes turns images by quarters, so it needs square "
@@ -541,10 +529,8 @@ def prepare_pairs(data, args, skip=0):
             classes = len(np.unique(trainY))
             print(f"[INFO] training on {turns(args) * classes:,} classes: each of the "
                   f"{classes:,} also turned by 90, 180 and 270 degrees")
-        groups = batch_groups(data, args)
         trainData = class_balanced_dataset(trainX, trainY, args.batch_size, seed=args.seed,
-                                           views=loss.views, skip=skip, turns=turns(args),
-                                           groups=groups)
+                                           views=loss.views, skip=skip, turns=turns(args))
         validationData = class_balanced_dataset(valX, valY, args.batch_size, seed=args.seed,
                                                 fixed=True, views=loss.views)
         return Pairs(trainData, validationData, (pairVal, labelVal))
@@ -567,19 +553,6 @@ def prepare_pairs(data, args, skip=0):
     validationData = shared_image_dataset(valX, pairVal, labelVal, args.batch_size,
                                           seed=args.seed, fixed=True)
     return Pairs(trainData, validationData, (pairVal, labelVal))
-
-
-def batch_groups(data, args):
-    """Each class's group for --group-batches (None without it, or where the classes are not
-    in groups: then batches draw from all of them), announced."""
-    from pyimagesearch.samplers import class_groups
-
-    groups = class_groups(data.class_names) if args.group_batches else None
-    if groups is not None:
-        print(f"[INFO] each training batch's classes from one of {groups.max() + 1} groups")
-    elif args.group_batches:
-        print("[INFO] the classes are in one group: training batches draw from all of them")
-    return groups
 
 
 def turns(args):
@@ -818,7 +791,6 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
     import tensorflow as tf
 
     from pyimagesearch.evaluation import summary
-    from pyimagesearch.samplers import class_groups
 
     loss = loss_named(args.loss)
     return {
@@ -832,9 +804,6 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "resample_pairs": args.resample_pairs,
         "pairs": args.pairs if loss.sampler == "pairs" else None,
         "rotated_classes": args.rotated_classes,
-        # whether the batches were drawn from one group each (--group-batches, where the
-        # classes have groups)
-        "group_batches": bool(args.group_batches and class_groups(data.class_names) is not None),
         "architecture": args.architecture, "embedding_dim": args.embedding_dim,
         "augment": args.augment, "augmentation": augmentation, "images": data.kind,
         "ink": data.ink,

@@ -40,9 +40,9 @@ LOG_FILE = "training_log.csv"
 RECIPE_FLAGS = ("sources", "architecture", "loss", "margin", "mining", "pairs", "epochs",
                 "batch_size", "learning_rate", "schedule", "weight_decay", "augment",
                 "validation_split", "resample_pairs", "image_size", "color_mode", "classes",
-                "images", "rotated_classes", "embedding_dim", "group_batches")
+                "images", "rotated_classes", "embedding_dim")
 # the value a flag added since had in the runs started before it (absent from their state)
-FLAGS_BEFORE = {"rotated_classes": False, "embedding_dim": 48, "group_batches": False}
+FLAGS_BEFORE = {"rotated_classes": False, "embedding_dim": 48}
 
 
 def state_folder(modelPath, worker=None):

@@ -42,9 +42,6 @@ class Architecture:
     rotated_classes: bool = False
     # the length of its embeddings (--embedding-dim); 48 is the tutorial's
     embedding_dim: int = 48
-    # whether each class-balanced batch draws its classes from one group, the folder above
-    # them, such as an alphabet (--group-batches)
-    group_batches: bool = False
 
     def build(self, inputShape, embeddingDim=48):
         """The sister network: an image of inputShape in, an embeddingDim-long vector out."""

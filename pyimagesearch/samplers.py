@@ -85,7 +85,7 @@ def in_batch_dataset(images, labels, batchSize, seed=None, skip=0):
 
 
 def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, views=1,
-                           skip=0, turns=1, groups=None):
+                           skip=0, turns=1):
     """Batches of (images, labels) for a loss that mines its triplets inside the batch: each
     batch holds P classes with K images of each (class_batch_shape), drawn with seed, as many
     batches as cover the images once. Every pass draws anew, unless fixed (for validation:
@@ -95,9 +95,7 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
     positives. With turns TURNS every class is also drawn turned by 90, 180 and 270 degrees,
     each turn a class of its own (square images only), labelled class position * TURNS +
     quarter turns: a turned character is another character, so a small set of classes
-    teaches as a set four times its size would; an epoch is then four times as long. With
-    groups (each label's group, class_groups), every batch draws its classes from one group
-    (see _grouped_classes)."""
+    teaches as a set four times its size would; an epoch is then four times as long."""
     if turns not in (1, TURNS):
         raise ValueError(f"turns must be 1 or {TURNS}, got {turns!r}")
     labels = np.asarray(labels).reshape(-1)
@@ -107,13 +105,11 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
     distinct = max(1, perClass // views)
     count = steps * perBatch * distinct * views
     rng = np.random.default_rng(seed)
-    pick = _grouped_classes(labels, groups, turns, rng) if groups is not None else (
-        lambda count: rng.choice(len(members), count, replace=False))
 
     def draw():
         (rows, chosen) = ([], [])
         for _ in range(steps):
-            chosen.append(pick(perBatch))
+            chosen.append(rng.choice(len(members), perBatch, replace=False))
             rows += [rng.choice(members[c], distinct, replace=len(members[c]) < distinct)
                      for c in chosen[-1]]
         rows = np.concatenate(rows)
@@ -125,40 +121,6 @@ def class_balanced_dataset(images, labels, batchSize, seed=None, fixed=False, vi
     labelShape = (count,) if views == 1 else (count, 2)
     batches = _drawn_each_epoch(draw, images, count, labelShape, count // steps, fixed, skip)
     return batches if turns == 1 else batches.map(_turned_as_labelled)
-
-
-def class_groups(classNames):
-    """Each class's group, the folder above it (Greek/character01 is one of Greek's), as an
-    index per label; None where every class is in one group (flat folders, MNIST's digits)."""
-    if not classNames:
-        return None
-    (names, groups) = np.unique([str(name).rpartition("/")[0] for name in classNames],
-                                return_inverse=True)
-    return groups if len(names) > 1 else None
-
-
-def _grouped_classes(labels, groups, turns, rng):
-    """A picker of a batch's classes (positions in the class list of class_balanced_dataset,
-    each class once per turn) from one group: the group drawn in proportion to its classes,
-    topped up from the other groups where it has fewer classes than the batch holds. A
-    one-shot run asks to tell apart characters of one alphabet, which look alike; a batch of
-    one alphabet trains exactly that, where a batch from all of them mostly offers negatives
-    that differ in style."""
-    present = np.unique(labels)
-    groupOf = np.asarray(groups)[present.astype(int)].repeat(turns)
-    inGroups = [np.flatnonzero(groupOf == group) for group in np.unique(groupOf)]
-    share = np.array([len(members) for members in inGroups], float)
-    share /= share.sum()
-    everyone = np.arange(len(groupOf))
-
-    def pick(count):
-        group = inGroups[rng.choice(len(inGroups), p=share)]
-        chosen = rng.choice(group, min(len(group), count), replace=False)
-        others = np.setdiff1d(everyone, chosen)
-        return np.concatenate([chosen, rng.choice(others, count - len(chosen),
-                                                  replace=False)])
-
-    return pick
 
 
 def _turned_as_labelled(images, batchLabels):

@@ -95,16 +95,12 @@ def test_training_on_zips_of_dark_strokes_records_how_it_read_them(tmp_path, mon
                            wrapper="set")
     zip_folder(tree, tmp_path / "set.zip")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # (NCA on batches of one alphabet each, as for one-shot runs)
     result = run_script("train_siamese_network.py", "--dataset", "set.zip", "--epochs", 1,
-                        "--seed", 1, "--image-size", 16, 16, "--loss", "nca",
-                        "--group-batches", "--batch-size", 8, cwd=tmp_path)
+                        "--seed", 1, "--image-size", 16, 16, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dark strokes on a light background, inverted" in result.stdout
-    assert "[INFO] each training batch's classes from one of 2 groups" in result.stdout
     # own data goes beside the shipped models, into a folder named after it
-    metadata = json.loads((tmp_path / "output" / "set" / "nca_siamese_model" /
+    metadata = json.loads((tmp_path / "output" / "set" / "siamese_model" /
                            "metadata.json").read_text())
     assert (metadata["images"], metadata["ink"]) == ("handwriting", "dark_on_light")
-    assert metadata["group_batches"] is True
     assert metadata["class_names"][0] == "Alpha/character01" and metadata["dataset"] == "set.zip"

@@ -63,42 +63,6 @@ def test_rotated_classes_are_each_class_turned_by_quarters_as_classes_of_their_o
         class_balanced_dataset(images, labels, 24, turns=2)
 
 
-def test_grouped_batches_draw_their_classes_from_one_group():
-    from pyimagesearch.samplers import TURNS, class_balanced_dataset, class_groups
-
-    # three alphabets of 12, 12 and 4 characters (5 drawings each); a batch of 24 holds 6
-    # classes (of 4 images)
-    names = ([f"Greek/character{c:02d}" for c in range(12)]
-             + [f"Korean/character{c:02d}" for c in range(12)]
-             + [f"Tagalog/character{c:02d}" for c in range(4)])
-    groups = class_groups(names)
-    assert groups.tolist() == [0] * 12 + [1] * 12 + [2] * 4
-    # flat folders and MNIST's digits are one group: nothing to draw batches from
-    assert class_groups(["anna", "ben"]) is None and class_groups(None) is None
-    labels = np.repeat(np.arange(28), 5)
-    images = np.zeros((140, 4, 4), np.uint8)
-    drawn = [0, 0, 0]
-    for turns in (1, TURNS):
-        for seed in range(6):
-            for (_, batchLabels) in class_balanced_dataset(images, labels, 24, seed=seed,
-                                                           turns=turns, groups=groups):
-                # each turn of a class is a class of its own, labelled class * turns + turn
-                classes = np.unique(batchLabels.numpy().astype(int))
-                inGroups = np.bincount(groups[classes // turns], minlength=3)
-                assert len(classes) == 6
-                # all six of one group; or Tagalog's four characters (without turns it has
-                # fewer than a batch holds) and two of the others
-                group = 2 if inGroups[2] == 4 and turns == 1 else int(np.argmax(inGroups))
-                assert inGroups[group] == (4 if group == 2 and turns == 1 else 6)
-                drawn[group] += 1
-    # each group drawn, in about the share of the classes it holds (12, 12, 4)
-    assert drawn[0] > drawn[2] and drawn[1] > drawn[2] > 0
-    # the same seed, the same batches; without groups, other ones
-    (first, again, ungrouped) = ([b.numpy().tolist() for (_, b) in class_balanced_dataset(
-        images, labels, 24, seed=1, groups=g)] for g in (groups, groups, None))
-    assert first == again != ungrouped
-
-
 def test_triplet_training_lowers_the_loss_and_saves_a_distance_model(tiny_npz, tmp_path,
                                                                      capsys):
     train_siamese_network.main(["--dataset", str(tiny_npz), "--loss", "triplet", "--epochs",
@@ -139,8 +103,6 @@ def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
     with pytest.raises(ValueError, match="needs square images"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "nca",
                                           "--rotated-classes", "--image-size", "28", "32"])
-    with pytest.raises(ValueError, match="--group-batches is for the losses that make"):
-        train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--group-batches"])
     # a recipe's turns go where they can, and nowhere else
     for (loss, turned) in (("nca", True), ("contrastive", False)):
         args = train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--architecture",

@@ -128,8 +128,7 @@ def keep(model, results, args):
         described = {key: metadata.get(key) for key in ("architecture", "loss", "input_shape",
                                                          "seed", "epochs", "dataset",
                                                          "rotated_classes",
-                                                         "embedding_dim",
-                                                         "group_batches")}
+                                                         "embedding_dim")}
         described["classes"] = len(metadata.get("class_names") or []) or None
         with open(args.json, "w") as f:
             json.dump({"model": described, **results}, f, indent=2, sort_keys=True)
