@@ -48,25 +48,6 @@ def test_no_tool_or_benchmark_edits_sys_path():
             assert "sys.path" not in f.read(), path
 
 
-@pytest.mark.parametrize("name", ["siamese_model", "contrastive_siamese_model",
-                                  "small_vgg_siamese_model", "small_vgg_triplet_siamese_model"])
-def test_the_readmes_results_are_the_shipped_models_own(name):
-    """Each shipped model's row of "Results at a glance": its threshold, and the accuracy and
-    ROC AUC that tools.evaluate --record wrote into its metadata.json."""
-    import json
-
-    with open(os.path.join(ROOT, "README.md")) as f:
-        row = next(line for line in f if line.startswith(f"| `output/{name}`")
-                   or line.startswith(f"| **`output/{name}`**"))
-    cells = [re.sub(r"[*]|\(distance\)", "", cell).strip() for cell in row.split("|")[3:7]]
-    with open(os.path.join(ROOT, "output", name, "metadata.json")) as f:
-        metadata = json.load(f)
-    expected = [metadata["threshold"], metadata["mnist_test_pairs"]["accuracy"],
-                metadata["mnist_test_pairs"]["roc_auc"],
-                metadata["rendered_digits"]["accuracy"]]
-    assert cells == [f"{value:.4f}" if value != 0.5 else "0.5" for value in expected], row
-
-
 MEASUREMENTS = os.path.join(ROOT, "docs", "measurements")
 # a figure quoted beside a link to the record of the run that measured it (under
 # docs/measurements/, or a shipped model's metadata.json, where tools.evaluate --record and
@@ -127,6 +108,89 @@ def test_figures_from_measurements_are_those_their_records_hold():
                 glob.glob(os.path.join(MEASUREMENTS, "**", "*.json"), recursive=True)}
     assert recorded == {path for (_, _, path, _) in links if path.startswith(MEASUREMENTS)}
     assert any("metadata.json" in path for (_, _, path, _) in links)
+
+
+# a measured figure in a table cell (0.9938, 7.4, 1,117): decimals, or thousands
+MEASURED = re.compile(r"(?<![\w./#-])(?:\d+\.\d+|\d{1,3}(?:,\d{3})+)(?![\w/])")
+LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+# the paragraph before a table of history says so and names the code it measured
+HISTORY = re.compile(r"\bhistory\b.*\bcommits? [0-9a-f]{7,40}\b", re.IGNORECASE | re.DOTALL)
+
+
+def tables(text):
+    """(paragraph before, body rows as lists of cells) of each Markdown table outside code."""
+    (lines, found, code, number) = (text.splitlines(), [], False, 0)
+    while number < len(lines):
+        line = lines[number]
+        code ^= line.startswith("```")
+        if (code or not line.startswith("|") or number + 1 == len(lines)
+                or not re.match(r"\|\s*-", lines[number + 1])):
+            number += 1
+            continue
+        before = number - 1
+        while before >= 0 and not lines[before].strip():
+            before -= 1
+        start = before
+        while start >= 0 and lines[start].strip():
+            start -= 1
+        rows = []
+        number += 2
+        while number < len(lines) and lines[number].startswith("|"):
+            rows.append([cell.strip() for cell in lines[number].split("|")[1:-1]])
+            number += 1
+        found.append((" ".join(lines[start + 1:before + 1]), rows))
+    return found
+
+
+def unrecorded_figures(rows):
+    """The measured figures of rows that link no record (published anchors aside; long
+    cells are prose, such as a flag's default)."""
+    figures = []
+    for cells in rows:
+        if re.search(r"published|et al\.", cells[0]):
+            continue
+        for cell in cells[1:]:
+            unlinked = LINK.sub("", cell)
+            if len(unlinked) <= 80:
+                figures += MEASURED.findall(unlinked)
+    return figures
+
+
+@pytest.mark.parametrize("page", PAGES, ids=os.path.basename)
+def test_a_table_of_figures_links_its_records_or_is_history_of_a_commit(page):
+    # a figure of today's code must be checked against the file its run wrote; one that no
+    # record holds describes the code of its time, and says which
+    with open(page) as f:
+        for (paragraph, rows) in tables(f.read()):
+            figures = unrecorded_figures(rows)
+            assert not figures or HISTORY.search(paragraph), (
+                f"{os.path.basename(page)}: {figures[:3]} link no record, and the paragraph "
+                f"before their table does not call them history of a commit: {paragraph[:80]}")
+
+
+def test_the_history_rule_tells_records_from_history():
+    text = """Measured today:
+
+| model | accuracy |
+| --- | --- |
+| ours | [0.9938](measurements/x.json#/accuracy) |
+| tutorial, published | 0.8810 |
+
+History, no record (in these docs since commit 1d7429a):
+
+| model | accuracy |
+| --- | --- |
+| ours then | 0.9940 |
+
+Measured today, unlinked:
+
+| model | pairs/s |
+| --- | --- |
+| ours | 1,117 |
+"""
+    found = tables(text)
+    assert [unrecorded_figures(rows) for (_, rows) in found] == [[], ["0.9940"], ["1,117"]]
+    assert [bool(HISTORY.search(paragraph)) for (paragraph, _) in found] == [False, True, False]
 
 
 def test_a_quoted_figure_is_checked_to_its_last_digit():
