@@ -1,3 +1,4 @@
+import json
 import os
 
 import cv2
@@ -113,9 +114,14 @@ def test_evaluate_measures_recognition_among_chosen_classes(trained_output, tiny
     model = trained_output[0] / "siamese_model"
     args = ["--model", model, "--dataset", tiny_npz, "--digits", 0, "--classes", 5, 6, 7, 8,
             9, "--ways", 5, "--episodes", 50, "--gallery-per-class", 3, "--episode-figure",
-            tmp_path / "episode.png", "--record"]
+            tmp_path / "episode.png", "--record", "--json", tmp_path / "record.json"]
     result = run_script("tools.evaluate", *args)
     assert result.returncode == 0, result.stderr
+    # the record says which classes it measured, and which the model trained on (all here)
+    with open(tmp_path / "record.json") as f:
+        record = json.load(f)
+    assert record["mnist_test_recognition"]["classes"] == ["5", "6", "7", "8", "9"]
+    assert record["model"]["trained_classes"] is None
     assert "test recognition (50 images, 5 classes): precision@1" in result.stdout
     assert "5-way 1-shot" in result.stdout and "(95% " in result.stdout
     assert "open set (gallery of 3 per class, 2 class(es) left out" in result.stdout

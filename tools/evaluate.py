@@ -130,6 +130,8 @@ def keep(model, results, args):
                                                          "rotated_classes",
                                                          "embedding_dim")}
         described["classes"] = len(metadata.get("class_names") or []) or None
+        # those it trained on (--classes): the others are the ones it never saw
+        described["trained_classes"] = metadata.get("classes")
         with open(args.json, "w") as f:
             json.dump({"model": described, **results}, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -225,6 +227,8 @@ def measure_recognition(model, name, images, labels, args, figurePath):
           f"{args.shots}-shot {oneShot['accuracy']:.4f} (95% {oneShot['low']:.4f}-"
           f"{oneShot['high']:.4f}, chance {oneShot['chance']:.4f}, {args.episodes} episodes)")
     results = {**retrieval, f"{ways}_way_{args.shots}_shot": oneShot}
+    if args.classes is not None:
+        results["classes"] = list(args.classes)
     unknown = classes[-args.unknown:] if args.unknown < len(classes) - 1 else classes[-1:]
     counts = np.array([np.sum(labels == label) for label in classes])
     if counts.min() > args.gallery_per_class:
