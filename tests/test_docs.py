@@ -113,6 +113,7 @@ def test_figures_from_measurements_are_those_their_records_hold():
 # a measured figure in a table cell (0.9938, 7.4, 1,117): decimals, or thousands
 MEASURED = re.compile(r"(?<![\w./#-])(?:\d+\.\d+|\d{1,3}(?:,\d{3})+)(?![\w/])")
 LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 # the paragraph before a table of history says so and names the code it measured
 HISTORY = re.compile(r"\bhistory\b.*\bcommits? [0-9a-f]{7,40}\b", re.IGNORECASE | re.DOTALL)
 
@@ -166,6 +167,53 @@ def test_a_table_of_figures_links_its_records_or_is_history_of_a_commit(page):
             assert not figures or HISTORY.search(paragraph), (
                 f"{os.path.basename(page)}: {figures[:3]} link no record, and the paragraph "
                 f"before their table does not call them history of a commit: {paragraph[:80]}")
+
+
+# a score quoted in prose (0.871, 0.9312): a number from 0 to 1 to three or four decimals
+SCORE = re.compile(r"(?<![\w./#-])[01]\.\d{3,4}(?![\w/])")
+
+
+def paragraphs(text):
+    """The paragraphs of a Markdown page outside fenced and indented code."""
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    return [part for part in re.split(r"\n\s*\n", text) if not part.startswith("    ")]
+
+
+def shown(figure, figures):
+    """Whether figure is one of figures, or one of them rounded to its decimals."""
+    decimals = len(figure.partition(".")[2])
+    return any(len(other.partition(".")[2]) >= decimals
+               and f"{float(other):.{decimals}f}" == figure for other in figures)
+
+
+def test_a_score_in_prose_is_one_a_table_or_record_link_shows_or_is_history():
+    # prose repeats what a checked table or link shows, or says that it is history: so a
+    # score cannot go stale unnoticed in a sentence either
+    pages = {}
+    for page in PAGES:
+        with open(page) as f:
+            pages[page] = paragraphs(f.read())
+    figures = set()
+    for parts in pages.values():
+        for part in parts:
+            quoted_in = [part] if part.lstrip().startswith("|") else LINK_TEXT.findall(part)
+            figures.update(figure for text in quoted_in for figure in
+                           re.findall(r"\d+\.\d+", text))
+    for (page, parts) in pages.items():
+        for part in parts:
+            if part.lstrip().startswith("|") or re.search(r"\bhistory\b|\bno record\b", part,
+                                                          re.IGNORECASE):
+                continue
+            alone = [figure for figure in SCORE.findall(LINK.sub("", part))
+                     if not shown(figure, figures)]
+            assert not alone, (f"{os.path.basename(page)}: {alone} in prose, in no table or "
+                               f"record link, and not called history: {part[:80]}")
+
+
+def test_a_score_in_prose_may_round_a_shown_one():
+    assert shown("0.865", {"0.8651000261306763"}) and shown("0.8651", {"0.8651"})
+    assert not shown("0.8652", {"0.8651"}) and not shown("0.8651", {"0.865"})
+    assert paragraphs("a\n\n```\n0.1234\n```\n\n    0.5678\n\nb 0.9999") == ["a", "b 0.9999"]
 
 
 def test_the_history_rule_tells_records_from_history():
