@@ -112,35 +112,30 @@ def test_figures_from_measurements_are_those_their_records_hold():
 
 # a measured figure in a table cell (0.9938, 7.4, 1,117): decimals, or thousands
 MEASURED = re.compile(r"(?<![\w./#-])(?:\d+\.\d+|\d{1,3}(?:,\d{3})+)(?![\w/])")
-LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
-LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# a Markdown link; its group is the link's text
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 # the paragraph before a table of history says so and names the code it measured
 HISTORY = re.compile(r"\bhistory\b.*\bcommits? [0-9a-f]{7,40}\b", re.IGNORECASE | re.DOTALL)
 
 
+def paragraphs(text):
+    """The paragraphs of a Markdown page outside fenced and indented code."""
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    return [part for part in re.split(r"\n\s*\n", text) if not part.startswith("    ")]
+
+
+def is_table(part):
+    lines = part.strip().splitlines()
+    return len(lines) > 1 and lines[0].startswith("|") and re.match(r"\|\s*-", lines[1])
+
+
 def tables(text):
     """(paragraph before, body rows as lists of cells) of each Markdown table outside code."""
-    (lines, found, code, number) = (text.splitlines(), [], False, 0)
-    while number < len(lines):
-        line = lines[number]
-        code ^= line.startswith("```")
-        if (code or not line.startswith("|") or number + 1 == len(lines)
-                or not re.match(r"\|\s*-", lines[number + 1])):
-            number += 1
-            continue
-        before = number - 1
-        while before >= 0 and not lines[before].strip():
-            before -= 1
-        start = before
-        while start >= 0 and lines[start].strip():
-            start -= 1
-        rows = []
-        number += 2
-        while number < len(lines) and lines[number].startswith("|"):
-            rows.append([cell.strip() for cell in lines[number].split("|")[1:-1]])
-            number += 1
-        found.append((" ".join(lines[start + 1:before + 1]), rows))
-    return found
+    parts = paragraphs(text)
+    return [(" ".join(parts[number - 1].split()) if number else "",
+             [[cell.strip() for cell in line.split("|")[1:-1]]
+              for line in part.strip().splitlines()[2:]])
+            for (number, part) in enumerate(parts) if is_table(part)]
 
 
 def unrecorded_figures(rows):
@@ -162,21 +157,18 @@ def test_a_table_of_figures_links_its_records_or_is_history_of_a_commit(page):
     # a figure of today's code must be checked against the file its run wrote; one that no
     # record holds describes the code of its time, and says which
     with open(page) as f:
-        for (paragraph, rows) in tables(f.read()):
-            figures = unrecorded_figures(rows)
-            assert not figures or HISTORY.search(paragraph), (
-                f"{os.path.basename(page)}: {figures[:3]} link no record, and the paragraph "
-                f"before their table does not call them history of a commit: {paragraph[:80]}")
+        text = f.read()
+    # a table glued to the text above it (no blank line between) would escape the rule
+    assert all(is_table(part) for part in paragraphs(text) if re.search(r"^\|\s*-", part, re.M))
+    for (paragraph, rows) in tables(text):
+        figures = unrecorded_figures(rows)
+        assert not figures or HISTORY.search(paragraph), (
+            f"{os.path.basename(page)}: {figures[:3]} link no record, and the paragraph "
+            f"before their table does not call them history of a commit: {paragraph[:80]}")
 
 
 # a score quoted in prose (0.871, 0.9312): a number from 0 to 1 to three or four decimals
 SCORE = re.compile(r"(?<![\w./#-])[01]\.\d{3,4}(?![\w/])")
-
-
-def paragraphs(text):
-    """The paragraphs of a Markdown page outside fenced and indented code."""
-    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
-    return [part for part in re.split(r"\n\s*\n", text) if not part.startswith("    ")]
 
 
 def shown(figure, figures):
@@ -196,12 +188,12 @@ def test_a_score_in_prose_is_one_a_table_or_record_link_shows_or_is_history():
     figures = set()
     for parts in pages.values():
         for part in parts:
-            quoted_in = [part] if part.lstrip().startswith("|") else LINK_TEXT.findall(part)
+            quoted_in = [part] if is_table(part) else LINK.findall(part)
             figures.update(figure for text in quoted_in for figure in
                            re.findall(r"\d+\.\d+", text))
     for (page, parts) in pages.items():
         for part in parts:
-            if part.lstrip().startswith("|") or re.search(r"\bhistory\b|\bno record\b", part,
+            if is_table(part) or re.search(r"\bhistory\b|\bno record\b", part,
                                                           re.IGNORECASE):
                 continue
             alone = [figure for figure in SCORE.findall(LINK.sub("", part))
