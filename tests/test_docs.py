@@ -159,7 +159,10 @@ def test_a_table_of_figures_links_its_records_or_is_history_of_a_commit(page):
     with open(page) as f:
         text = f.read()
     # a table glued to the text above it (no blank line between) would escape the rule
-    assert all(is_table(part) for part in paragraphs(text) if re.search(r"^\|\s*-", part, re.M))
+    glued = [part for part in paragraphs(text)
+             if re.search(r"^\|\s*-", part, re.M) and not is_table(part)]
+    assert not glued, (f"{os.path.basename(page)}: a table without a blank line before it: "
+                       f"{glued[0][:80]}")
     for (paragraph, rows) in tables(text):
         figures = unrecorded_figures(rows)
         assert not figures or HISTORY.search(paragraph), (
@@ -193,8 +196,7 @@ def test_a_score_in_prose_is_one_a_table_or_record_link_shows_or_is_history():
                            re.findall(r"\d+\.\d+", text))
     for (page, parts) in pages.items():
         for part in parts:
-            if is_table(part) or re.search(r"\bhistory\b|\bno record\b", part,
-                                                          re.IGNORECASE):
+            if is_table(part) or re.search(r"\bhistory\b|\bno record\b", part, re.IGNORECASE):
                 continue
             alone = [figure for figure in SCORE.findall(LINK.sub("", part))
                      if not shown(figure, figures)]
