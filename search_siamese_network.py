@@ -16,9 +16,9 @@ import os
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.model_inputs import input_loader, resolve_prepare
-from pyimagesearch.model_io import check_model_path, read_metadata
-from pyimagesearch.search import INDEX_KINDS, check_index_kind
+from pyimagesearch.data.model_inputs import input_loader, resolve_prepare
+from pyimagesearch.models.model_io import check_model_path, read_metadata
+from pyimagesearch.search.index import INDEX_KINDS, check_index_kind
 
 
 def parse_args(argv=None):
@@ -65,7 +65,7 @@ def parse_args(argv=None):
 
 def query_paths(inputs):
     """(image paths, folder or None) for --query: one folder, or image files."""
-    from pyimagesearch.images import list_image_paths
+    from pyimagesearch.data.images import list_image_paths
 
     if len(inputs) == 1 and os.path.isdir(inputs[0]):
         return list_image_paths(inputs[0], "--query folder"), inputs[0]
@@ -86,7 +86,7 @@ def main(argv=None):
     metadata = read_metadata(args.model)
     prepare = resolve_prepare(args.prepare, metadata, args.model, False)
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.model_io import SiameseModel
+    from pyimagesearch.models.model_io import SiameseModel
     from pyimagesearch.plotting import pyplot
 
     plt = pyplot(show=not args.output)
@@ -107,8 +107,8 @@ def main(argv=None):
 def index_gallery(args, model, load, prepare):
     """The gallery's index, brought up to date, with its open-set calibration; returns
     (index, (embedded, kept, dropped))."""
-    from pyimagesearch.gallery import default_index_path
-    from pyimagesearch.gallery_search import index_header, open_gallery_index
+    from pyimagesearch.search.gallery import default_index_path
+    from pyimagesearch.search.gallery_search import index_header, open_gallery_index
 
     path = args.index_file or default_index_path(args.output or config.BASE_OUTPUT,
                                                  args.gallery, args.model)
@@ -121,8 +121,8 @@ def index_gallery(args, model, load, prepare):
 
 def search_gallery(args, model, load, index, names, queries):
     """For each query: its top gallery images and the answer (gallery_search.answer_queries)."""
-    from pyimagesearch.gallery_search import answer_queries, open_set_threshold
-    from pyimagesearch.search import choose_index
+    from pyimagesearch.search.gallery_search import answer_queries, open_set_threshold
+    from pyimagesearch.search.index import choose_index
 
     kind = choose_index(args.index, len(index))
     if args.top > len(index):

@@ -17,9 +17,9 @@ import sys
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.model_io import check_model_path
-from pyimagesearch.search import INDEX_KINDS, check_index_kind
-from pyimagesearch.server import MOST_BYTES
+from pyimagesearch.models.model_io import check_model_path
+from pyimagesearch.search.index import INDEX_KINDS, check_index_kind
+from pyimagesearch.serving.server import MOST_BYTES
 
 # where the workers of --workers find their arguments
 ARGUMENTS_VARIABLE = "SIAMESE_SERVE_ARGUMENTS"
@@ -77,8 +77,8 @@ def check_args(args):
 
 def build_app(args):
     """Load the model (and index the gallery), and make the application."""
-    from pyimagesearch.server import create_app
-    from pyimagesearch.service import SiameseService
+    from pyimagesearch.serving.server import create_app
+    from pyimagesearch.serving.service import SiameseService
 
     print("[INFO] loading siamese model...")
     if args.gallery:
@@ -118,7 +118,7 @@ def main(argv=None):
                     app_dir=os.path.dirname(os.path.abspath(__file__)))
         return
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.server import listening_socket
+    from pyimagesearch.serving.server import listening_socket
 
     app = build_app(args)
     listening = listening_socket(args.host, args.port)

@@ -13,8 +13,8 @@ import numpy as np
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.model_inputs import digit_model, load_input_images, resolve_prepare
-from pyimagesearch.model_io import check_model_path, check_threshold, read_metadata
+from pyimagesearch.data.model_inputs import digit_model, load_input_images, resolve_prepare
+from pyimagesearch.models.model_io import check_model_path, check_threshold, read_metadata
 
 
 def parse_args(argv=None):
@@ -54,7 +54,7 @@ def parse_args(argv=None):
 
 def input_paths(inputs):
     """(image paths, folder or None) for --input: one folder, or exactly two image files."""
-    from pyimagesearch.images import list_image_paths
+    from pyimagesearch.data.images import list_image_paths
 
     if len(inputs) == 1:
         if not os.path.isdir(inputs[0]):
@@ -81,7 +81,7 @@ def main(argv=None):
                               folder is None and digit_model(metadata))
 
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.model_io import SiameseModel
+    from pyimagesearch.models.model_io import SiameseModel
     from pyimagesearch.plotting import Figures, montage_figure, pyplot
 
     plt = pyplot(show=not args.output)
@@ -123,8 +123,8 @@ def main(argv=None):
 def report_pairs(plt, figures, names, images, pairs, scores, scoreKind, threshold):
     """Print one line per pair and draw its figure into figures; returns the (imageA,
     imageB, title, verdict) of every pair."""
-    from pyimagesearch.evaluation import verdict_of
     from pyimagesearch.plotting import pair_figure
+    from pyimagesearch.search.evaluation import verdict_of
 
     results = []
     for (i, ((a, b), score)) in enumerate(zip(pairs, scores)):

@@ -29,8 +29,7 @@ from benchmarks.common import (
     write_record,
 )
 from pyimagesearch.cli import run
-from pyimagesearch.config import output_paths
-from pyimagesearch.recipes import ARCHITECTURES
+from pyimagesearch.models.recipes import ARCHITECTURES, output_paths
 
 
 def train(dataset, workdir, name, epochs, seed, architecture):
@@ -67,7 +66,7 @@ def main():
     if sizes[0] < 20 or args.epochs < 1:
         ap.error("--sizes must be at least 20 images and --epochs at least 1")
 
-    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.data.datasets import load_dataset
 
     ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
     sizes = [min(size, len(trainX)) for size in sizes]

@@ -5,7 +5,7 @@
 
 Each variant is this repository's training setup (uint8 images gathered by tf.data, batches
 of 64 pairs) with one idea switched on or off: the cheaper dropout masks of
-pyimagesearch.layers.Dropout against keras.layers.Dropout, several training steps per call
+pyimagesearch.models.layers.Dropout against keras.layers.Dropout, several training steps per call
 into TensorFlow against one, each image with its two partners (the anchor view, 3 sister
 passes per 2 pairs) against steps whose pairs share their images (about one pass a pair), and
 XLA compilation of the training step (Keras's jit_compile) on the anchor view. Every round
@@ -56,15 +56,11 @@ def main():
 
     import keras
 
-    from pyimagesearch.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
-    from pyimagesearch.samplers import shared_image_dataset
-    from pyimagesearch.siamese_network import (
-        build_anchor_model,
-        build_pair_model,
-        build_shared_image_model,
-        build_siamese_model,
-    )
-    from pyimagesearch.training import default_precision
+    from pyimagesearch.data.pairs import make_pair_indices, pair_dataset, pairs_by_anchor
+    from pyimagesearch.data.samplers import shared_image_dataset
+    from pyimagesearch.models.views import build_anchor_model, build_shared_image_model
+    from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
+    from pyimagesearch.training.callbacks import default_precision
 
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)

@@ -25,9 +25,9 @@ from benchmarks.common import SHARED_MNIST, add_record_argument, describe_cpu, w
 
 def real_embeddings(model, dataset):
     """The model's unit-length embeddings of every image of dataset (train and test)."""
-    from pyimagesearch.datasets import load_dataset
-    from pyimagesearch.model_io import SiameseModel
-    from pyimagesearch.pairs import load_images
+    from pyimagesearch.data.datasets import load_dataset
+    from pyimagesearch.data.pairs import load_images
+    from pyimagesearch.models.model_io import SiameseModel
 
     ((trainX, _), (testX, _)) = load_dataset(dataset)
     siamese = SiameseModel(model)
@@ -39,7 +39,7 @@ def real_embeddings(model, dataset):
 def grow(base, count, rng):
     """count embeddings drawn from base, jittered by a tenth of the typical distance between
     neighbours and put back on the unit sphere (when base is on it)."""
-    from pyimagesearch.search import exact_search
+    from pyimagesearch.search.index import exact_search
 
     sample = base[rng.choice(len(base), min(2000, len(base)), replace=False)]
     scale = np.median(exact_search(base, sample, 2)[0][:, 1]) / 10 / np.sqrt(base.shape[1])
@@ -69,7 +69,7 @@ def latency(search, queries):
 def measure(gallery, queries, k=10):
     import faiss
 
-    from pyimagesearch.search import FaissIndex, exact_search
+    from pyimagesearch.search.index import FaissIndex, exact_search
 
     (_, truth) = exact_search(gallery, queries, k)
     exact = latency(lambda q: exact_search(gallery, q, k), queries)
@@ -101,7 +101,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     add_record_argument(ap)
     args = ap.parse_args()
-    from pyimagesearch.search import has_faiss
+    from pyimagesearch.search.index import has_faiss
     if not has_faiss():
         raise SystemExit("[ERROR] this benchmark compares with faiss: pip install faiss-cpu")
     sizes = [int(size) for size in args.sizes.split(",")]

@@ -26,7 +26,7 @@ from benchmarks.common import ROOT, add_record_argument, describe_cpu, write_rec
 
 def write_gallery(folder, size, seed=0):
     """size rendered digits (0 to 7; 8s and 9s are left as unknown queries) in class folders."""
-    from pyimagesearch.digits import render_digit
+    from pyimagesearch.data.digits import render_digit
 
     rng = np.random.default_rng(seed)
     for i in range(size):
@@ -36,7 +36,7 @@ def write_gallery(folder, size, seed=0):
 
 
 def queries(count, seed=1):
-    from pyimagesearch.digits import render_digit
+    from pyimagesearch.data.digits import render_digit
 
     rng = np.random.default_rng(seed)
     return [cv2.imencode(".png", render_digit(i % 10, rng))[1].tobytes() for i in range(count)]

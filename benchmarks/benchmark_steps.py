@@ -27,15 +27,16 @@ from benchmarks.common import (
     write_record,
 )
 from pyimagesearch import config
-from pyimagesearch.recipes import ARCHITECTURES
+from pyimagesearch.models.recipes import ARCHITECTURES
 
 
 def build_trainer(architecture, steps):
     """The training script's pair view of architecture, compiled as it compiles it."""
     import keras
 
-    from pyimagesearch.augmentation import build_augmentation
-    from pyimagesearch.siamese_network import build_pair_model, build_shared_image_model
+    from pyimagesearch.data.augmentation import build_augmentation
+    from pyimagesearch.models.views import build_shared_image_model
+    from pyimagesearch.siamese_network import build_pair_model
 
     keras.utils.set_random_seed(0)
     model = build_pair_model(config.IMG_SHAPE, architecture=architecture)
@@ -90,9 +91,9 @@ def main():
 
     import keras
 
-    from pyimagesearch.pairs import make_pair_indices
-    from pyimagesearch.samplers import shared_image_dataset
-    from pyimagesearch.training import default_precision
+    from pyimagesearch.data.pairs import make_pair_indices
+    from pyimagesearch.data.samplers import shared_image_dataset
+    from pyimagesearch.training.callbacks import default_precision
 
     precision = args.precision or default_precision()
     keras.mixed_precision.set_global_policy(precision)

@@ -36,8 +36,7 @@ from benchmarks.common import (
     run_child,
     write_record,
 )
-from pyimagesearch.config import output_paths
-from pyimagesearch.recipes import ARCHITECTURES
+from pyimagesearch.models.recipes import ARCHITECTURES, output_paths
 
 
 def time_to_target(rows, target):

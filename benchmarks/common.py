@@ -22,7 +22,7 @@ def add_data_arguments(ap, pairs):
 def load_training_subset(args):
     """((trainX, trainY), (testX, testY)) of args.dataset, the training images cut to the
     first args.pairs / 2."""
-    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.data.datasets import load_dataset
 
     ((trainX, trainY), test) = load_dataset(args.dataset)
     count = max(1, min(args.pairs // 2, len(trainX)))

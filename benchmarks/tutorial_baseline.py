@@ -21,9 +21,9 @@ def main():
     import keras
 
     from pyimagesearch import config
-    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.data.datasets import load_dataset
     from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
-    from pyimagesearch.training import EpochTimer
+    from pyimagesearch.training.callbacks import EpochTimer
     from pyimagesearch.utils import make_pairs
 
     keras.utils.set_random_seed(args.seed)

@@ -64,17 +64,3 @@ CONTRASTIVE_PLOT_PATH = os.path.sep.join([BASE_OUTPUT, "contrastive_plot.png"])
 SMALL_VGG_MODEL_PATH = os.path.sep.join([BASE_OUTPUT, "small_vgg_siamese_model"])
 SMALL_VGG_PLOT_PATH = os.path.sep.join([BASE_OUTPUT, "small_vgg_plot.png"])
 
-
-def output_paths(baseOutput=BASE_OUTPUT, loss="binary_crossentropy", architecture="tutorial"):
-    """Return (model, plot, log, ROC plot, embeddings plot) paths under baseOutput for a model
-    of architecture trained with loss.
-
-    With the defaults these are MODEL_PATH, PLOT_PATH, LOG_PATH, ROC_PATH and EMBEDDINGS_PATH;
-    other recipes prefix them, the architecture's prefix first, then the loss's (their entries
-    in pyimagesearch.recipes): SMALL_VGG_MODEL_PATH, CONTRASTIVE_MODEL_PATH, ...
-    """
-    from pyimagesearch.recipes import architecture_named, loss_named
-
-    prefix = architecture_named(architecture).prefix + loss_named(loss).prefix
-    return tuple(os.path.join(baseOutput, prefix + os.path.basename(path))
-                 for path in (MODEL_PATH, PLOT_PATH, LOG_PATH, ROC_PATH, EMBEDDINGS_PATH))

@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from pyimagesearch.config import PROJECTIONS
+
 
 def pyplot(show=False):
     """matplotlib.pyplot, drawing off-screen (Agg) unless the figures are to be shown in
@@ -78,7 +80,6 @@ def plot_embeddings(embeddings, labels, plotPath, classNames=None, method="pca",
     plt = pyplot()
 
     labels = np.asarray(labels).reshape(-1)
-    from pyimagesearch.embeddings import project
 
     points = project(embeddings, method)
     classes = np.unique(labels)
@@ -287,3 +288,19 @@ def save_figure(fig, path):
         plt.close(fig)
         if os.path.exists(tmpPath):
             os.remove(tmpPath)
+
+
+def project(embeddings, method="pca", seed=0):
+    """Project embeddings (n, d) to (n, 2) with scikit-learn's PCA or t-SNE."""
+    embeddings = np.asarray(embeddings, np.float64)
+    if embeddings.ndim != 2 or len(embeddings) < 3:
+        raise ValueError(f"need at least 3 embeddings shaped (n, d), got {embeddings.shape}")
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        return PCA(n_components=2, random_state=seed).fit_transform(embeddings)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        perplexity = min(30.0, (len(embeddings) - 1) / 3)
+        return TSNE(n_components=2, perplexity=perplexity, init="pca",
+                    random_state=seed).fit_transform(embeddings)
+    raise ValueError(f"method must be one of {', '.join(PROJECTIONS)}, got {method!r}")

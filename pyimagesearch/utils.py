@@ -5,7 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from pyimagesearch.pairs import make_pair_indices, make_triplet_indices
+from pyimagesearch.data.pairs import make_pair_indices, make_triplet_indices
 from pyimagesearch.plotting import plot_training  # noqa: F401 (the tutorial's name)
 
 

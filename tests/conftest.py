@@ -109,7 +109,7 @@ def assert_clean_error(result, *fragments):
 def digit_images():
     """Rendered digits (not MNIST) scaled to [0, 1] with a channel axis: 600 to train on and
     200 to validate on, as ((x, y), (xTest, yTest))."""
-    from pyimagesearch.digits import make_digits
+    from pyimagesearch.data.digits import make_digits
     (x, y) = make_digits(600, seed=1)
     (xt, yt) = make_digits(200, seed=2)
     return ((x[..., np.newaxis].astype("float32") / 255.0, y),
@@ -119,7 +119,7 @@ def digit_images():
 @pytest.fixture(scope="session")
 def tiny_npz(tmp_path_factory):
     """A tiny MNIST-layout .npz of rendered digits (not MNIST): 300 train, 100 test images."""
-    from pyimagesearch.digits import make_digits
+    from pyimagesearch.data.digits import make_digits
     (trainX, trainY) = make_digits(300, seed=1)
     (testX, testY) = make_digits(100, seed=2)
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
@@ -178,7 +178,7 @@ def write_digit_classes(root, perClass, seed=0, classNames=("zero", "one", "two"
     formats and sizes (28x28 PNG, 40x40 JPEG, 16-bit PNG, colour BMP, 4-channel PNG, TIFF)."""
     import cv2
 
-    from pyimagesearch.digits import render_digit
+    from pyimagesearch.data.digits import render_digit
 
     rng = np.random.default_rng(seed)
     for (digit, name) in enumerate(classNames):
@@ -211,7 +211,7 @@ def write_alphabets(root, alphabets=(("Alpha", 4), ("Beta", 3)), drawers=3, seed
     wrapper puts the tree in a folder of that name, as Omniglot's zips do."""
     import cv2
 
-    from pyimagesearch.digits import render_digit
+    from pyimagesearch.data.digits import render_digit
 
     rng = np.random.default_rng(seed)
     base = root / wrapper if wrapper else root

@@ -106,7 +106,7 @@ def test_folder_benchmark_compares_folders_with_memory(tiny_npz, tmp_path):
 
 
 def test_search_benchmark_compares_exact_with_faiss(tmp_path):
-    from pyimagesearch.search import has_faiss
+    from pyimagesearch.search.index import has_faiss
     if not has_faiss():
         pytest.skip("faiss is optional (pip install faiss-cpu)")
     result = run_script("benchmarks.benchmark_search", "--source", "clusters", "--sizes",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_script
 
-from pyimagesearch.digits import render_digit
+from pyimagesearch.data.digits import render_digit
 
 MODEL = os.path.join(ROOT, "output", "small_vgg_siamese_model")
 # seconds one script run may take before the test calls it a hang

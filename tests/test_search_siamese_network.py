@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT, load_script
 
 from pyimagesearch.cli import run
-from pyimagesearch.digits import render_digit
-from pyimagesearch.model_io import SiameseModel
+from pyimagesearch.data.digits import render_digit
+from pyimagesearch.models.model_io import SiameseModel
 
 MODEL = os.path.join(ROOT, "output", "small_vgg_siamese_model")
 TRIPLET_MODEL = os.path.join(ROOT, "output", "small_vgg_triplet_siamese_model")
@@ -216,8 +216,8 @@ def test_faiss_on_a_small_gallery_searches_exactly(script, gallery, tmp_path, ca
 
 def test_faiss_never_answers_its_no_result_id():
     faiss = pytest.importorskip("faiss")  # noqa: F841
-    from pyimagesearch.search import exact_search
-    from pyimagesearch.search import search as run_search
+    from pyimagesearch.search.index import exact_search
+    from pyimagesearch.search.index import search as run_search
 
     rng = np.random.default_rng(0)
     gallery = rng.normal(size=(2000, 8)).astype(np.float32)

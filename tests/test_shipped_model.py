@@ -6,15 +6,16 @@ import pytest
 from conftest import ROOT, run_script
 
 from pyimagesearch import config
-from pyimagesearch.digits import EXAMPLE_LABELS
-from pyimagesearch.evaluation import evaluate_pairs
-from pyimagesearch.images import list_image_paths, load_image
-from pyimagesearch.model_io import SiameseModel
+from pyimagesearch.data.digits import EXAMPLE_LABELS
+from pyimagesearch.data.images import list_image_paths, load_image
+from pyimagesearch.models.model_io import SiameseModel
+from pyimagesearch.models.recipes import output_paths
+from pyimagesearch.search.evaluation import evaluate_pairs
 
 SHIPPED = [os.path.join(ROOT, config.MODEL_PATH),
            os.path.join(ROOT, config.CONTRASTIVE_MODEL_PATH),
            os.path.join(ROOT, config.SMALL_VGG_MODEL_PATH),
-           os.path.join(ROOT, config.output_paths(config.BASE_OUTPUT, "triplet",
+           os.path.join(ROOT, output_paths(config.BASE_OUTPUT, "triplet",
                                                   "small_vgg")[0])]
 
 

@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from pyimagesearch.evaluation import evaluate_pairs
-from pyimagesearch.layers import Dropout
-from pyimagesearch.losses import make_contrastive_loss
+from pyimagesearch.models.layers import Dropout
+from pyimagesearch.models.losses import make_contrastive_loss
+from pyimagesearch.search.evaluation import evaluate_pairs
 from pyimagesearch.siamese_network import build_pair_model, build_siamese_model
 from pyimagesearch.utils import make_pairs
 
@@ -106,7 +106,7 @@ def test_keras_file_round_trip(tmp_path):
 
 
 def test_small_vgg_sister_network():
-    from pyimagesearch.small_vgg_network import build_small_vgg_model
+    from pyimagesearch.models.small_vgg_network import build_small_vgg_model
     sister = build_small_vgg_model((28, 28, 1))
     assert sister.count_params() == 148688 and sister.output.shape == (None, 48)
     assert build_small_vgg_model((32, 32, 3), embeddingDim=16).output.shape == (None, 16)
@@ -121,8 +121,8 @@ def test_small_vgg_sister_network():
 
 
 def test_small_vgg_embeds_a_larger_image_from_the_same_grid_of_features(tmp_path):
-    from pyimagesearch.model_io import SiameseModel, save_model
-    from pyimagesearch.small_vgg_network import build_small_vgg_model
+    from pyimagesearch.models.model_io import SiameseModel, save_model
+    from pyimagesearch.models.small_vgg_network import build_small_vgg_model
 
     # the flattened grid is 3x3 whatever the image: the parameters do not grow with it
     assert (build_small_vgg_model((32, 32, 3)).count_params()

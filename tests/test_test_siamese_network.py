@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_clean_error, load_script, run_script
 
-from pyimagesearch.digits import make_digits
+from pyimagesearch.data.digits import make_digits
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_draw_is_the_same_whatever_the_listing_order(trained_output, digit_folde
 
 
 def test_all_pairs_are_scored_in_one_call(trained_output, digit_folder, monkeypatch):
-    from pyimagesearch.model_io import SiameseModel
+    from pyimagesearch.models.model_io import SiameseModel
     (output, _) = trained_output
     calls = []
     original = SiameseModel.score_batch

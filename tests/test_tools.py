@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_clean_error, run_script
 
-from pyimagesearch.model_io import read_metadata
+from pyimagesearch.models.model_io import read_metadata
 
 
 def test_make_examples_reproduces_the_committed_examples(tmp_path):
@@ -63,7 +63,7 @@ def test_upgrade_model_adds_the_embedding_endpoints_with_the_same_scores(tmp_pat
 
     import keras
 
-    from pyimagesearch.model_io import ModelError, SiameseModel
+    from pyimagesearch.models.model_io import ModelError, SiameseModel
     from pyimagesearch.siamese_network import build_pair_model
     # a model as older versions exported it: the serve endpoint only
     keras.utils.set_random_seed(0)

@@ -11,7 +11,7 @@ from conftest import (
     write_digit_classes,
 )
 
-from pyimagesearch.model_io import SiameseModel
+from pyimagesearch.models.model_io import SiameseModel
 
 
 def train(dataset, output, *args):
@@ -37,9 +37,9 @@ def colour_runs(tmp_path_factory):
 
 def score_fresh_pairs(root, mode):
     """(accuracy at the model's threshold, ROC AUC) on pairs of images never trained on."""
-    from pyimagesearch.evaluation import evaluate_pairs
-    from pyimagesearch.image_folders import load_image_folders
-    from pyimagesearch.pairs import load_images, make_pair_indices
+    from pyimagesearch.data.image_folders import load_image_folders
+    from pyimagesearch.data.pairs import load_images, make_pair_indices
+    from pyimagesearch.search.evaluation import evaluate_pairs
 
     model = SiameseModel(str(root / mode / "siamese_model"))
     ((files, labels), _, _) = load_image_folders(str(root / "fresh"), (16, 16), mode,
@@ -172,7 +172,7 @@ def test_mnist_data_refuses_another_size_or_colour(tiny_npz, tmp_path):
 def test_names_that_are_not_utf8_and_a_tiny_validation_split(tmp_path):
     import os
 
-    from pyimagesearch.digits import render_digit
+    from pyimagesearch.data.digits import render_digit
 
     rng = np.random.default_rng(0)
     root = os.fsencode(str(tmp_path / "data"))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import assert_clean_error, run_script
 
-from pyimagesearch.model_io import SiameseModel
+from pyimagesearch.models.model_io import SiameseModel
 
 INFO_LINES = ["[INFO] loading MNIST dataset...", "[INFO] preparing positive and negative pairs...",
               "[INFO] building siamese network...", "[INFO] compiling model...",

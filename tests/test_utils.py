@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pyimagesearch.pairs import make_pair_indices, pairs_by_anchor
+from pyimagesearch.data.pairs import make_pair_indices, pairs_by_anchor
 from pyimagesearch.utils import euclidean_distance, make_pairs, plot_training
 
 
@@ -102,7 +102,7 @@ def test_pairs_by_anchor_holds_the_same_pairs():
 
 
 def test_make_triplets_anchors_every_image_and_is_seeded():
-    from pyimagesearch.pairs import make_triplet_indices
+    from pyimagesearch.data.pairs import make_triplet_indices
     from pyimagesearch.utils import make_triplets
 
     labels = np.repeat(np.arange(4), 5)

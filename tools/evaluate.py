@@ -6,7 +6,7 @@ pairs, retrieval, one-shot episodes and the open set.
     python -m tools.evaluate --dataset mnist.npz --ways 5 --shots 1 --classes 5 6 7 8 9
 
 MNIST's 10,000 test images give 20,000 pairs (one same-class and one different-class pair per
-image, drawn with --seed); the rendered digits come from pyimagesearch/digits.py, the generator
+image, drawn with --seed); the rendered digits come from pyimagesearch/data/digits.py, the generator
 of examples/, so they show how the model does on digits from outside MNIST. Recognition
 (docs/search.md) uses the `embed` endpoint: precision@1, recall@k and MAP@R leave-one-out,
 N-way k-shot accuracy over seeded episodes, and the open set.
@@ -84,9 +84,9 @@ def parse_args():
 def main():
     args = parse_args()
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.digits import make_digits
-    from pyimagesearch.image_folders import load_test_dataset
-    from pyimagesearch.model_io import SiameseModel, check_threshold
+    from pyimagesearch.data.digits import make_digits
+    from pyimagesearch.data.image_folders import load_test_dataset
+    from pyimagesearch.models.model_io import SiameseModel, check_threshold
 
     model = SiameseModel(args.model)
     if args.runs:
@@ -118,7 +118,7 @@ def main():
 def keep(model, results, args):
     """Store the figures where asked: the model's metadata.json (--record), a JSON file of
     their own with what the model is (--json)."""
-    from pyimagesearch.model_io import update_metadata
+    from pyimagesearch.models.model_io import update_metadata
 
     if args.record:
         update_metadata(args.model, results)
@@ -141,8 +141,8 @@ def keep(model, results, args):
 def measure_runs(model, args):
     """Score the one-shot runs of args.runs: their mean accuracy, its interval and each
     run's; draw the first few into args.episode_figure."""
-    from pyimagesearch.model_inputs import input_loader
-    from pyimagesearch.oneshot_runs import mean_with_interval, read_runs, score_runs
+    from pyimagesearch.data.model_inputs import input_loader
+    from pyimagesearch.search.oneshot_runs import mean_with_interval, read_runs, score_runs
 
     model.check_embed()
     runs = read_runs(args.runs)
@@ -190,8 +190,8 @@ def draw_runs(scored, images, path, most=4):
 
 def measure_pairs(model, name, images, labels, threshold, seed):
     """Accuracy, ROC AUC and EER on make_pair_indices's pairs of images."""
-    from pyimagesearch.evaluation import describe, evaluate_pairs, summary
-    from pyimagesearch.pairs import make_pair_indices
+    from pyimagesearch.data.pairs import make_pair_indices
+    from pyimagesearch.search.evaluation import describe, evaluate_pairs, summary
 
     (pairIdx, pairLabels) = make_pair_indices(labels, np.random.default_rng(seed))
     evaluation = evaluate_pairs(model.score_pairs(images, pairIdx), pairLabels,
@@ -202,8 +202,8 @@ def measure_pairs(model, name, images, labels, threshold, seed):
 
 def measure_recognition(model, name, images, labels, args, figurePath):
     """Retrieval, one-shot episodes and the open set on the embeddings of images."""
-    from pyimagesearch.pairs import load_images
-    from pyimagesearch.recognition import (
+    from pyimagesearch.data.pairs import load_images
+    from pyimagesearch.search.recognition import (
         one_shot_accuracy,
         open_set_evaluation,
         retrieval_metrics,
@@ -254,11 +254,11 @@ def measure_recognition(model, name, images, labels, args, figurePath):
 def measure_against_gallery(model, images, labels, args):
     """The search script's answers for the test images against the gallery folder: the share
     of queries of classes the gallery lacks answered unknown, of the others answered right."""
-    from pyimagesearch.gallery import file_embedder, refresh_index
-    from pyimagesearch.model_inputs import input_loader
-    from pyimagesearch.pairs import load_images
-    from pyimagesearch.recognition import answer_queries, open_set_rates
-    from pyimagesearch.search import calibrate_gallery
+    from pyimagesearch.data.model_inputs import input_loader
+    from pyimagesearch.data.pairs import load_images
+    from pyimagesearch.search.gallery import file_embedder, refresh_index
+    from pyimagesearch.search.index import calibrate_gallery
+    from pyimagesearch.search.recognition import answer_queries, open_set_rates
 
     # the gallery as the search script indexes it, kept in memory only
     load = input_loader(model.metadata, False)
@@ -279,7 +279,11 @@ def measure_against_gallery(model, images, labels, args):
 def class_names(labels, dataset):
     """The names --classes matches: class-folder names (train/'s, which number the labels),
     or the labels as text."""
-    from pyimagesearch.image_folders import class_folders, has_test_folder, is_class_folder_tree
+    from pyimagesearch.data.image_folders import (
+        class_folders,
+        has_test_folder,
+        is_class_folder_tree,
+    )
 
     if is_class_folder_tree(dataset):
         root = os.path.join(dataset, "train") if has_test_folder(dataset) else dataset
@@ -289,10 +293,10 @@ def class_names(labels, dataset):
 
 def draw_episode(images, chosen, labels, embeddings, ways, args, path):
     """Draw the first one-shot episode: the query and one support image per class."""
-    from pyimagesearch.pairs import load_images
+    from pyimagesearch.data.pairs import load_images
     from pyimagesearch.plotting import episode_figure, pyplot
-    from pyimagesearch.recognition import draw_episodes
-    from pyimagesearch.search import exact_search
+    from pyimagesearch.search.index import exact_search
+    from pyimagesearch.search.recognition import draw_episodes
 
     plt = pyplot()
     (support, supportLabels, query, queryClass) = draw_episodes(labels, ways, 1, 1,

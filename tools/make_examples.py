@@ -12,7 +12,7 @@ import os
 import cv2
 import numpy as np
 
-from pyimagesearch.digits import EXAMPLE_LABELS, render_digit
+from pyimagesearch.data.digits import EXAMPLE_LABELS, render_digit
 
 
 def main():

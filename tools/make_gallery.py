@@ -3,7 +3,7 @@
     python -m tools.make_gallery --output gallery                 # digits 0-7, 10 of each
     python -m tools.make_gallery --output gallery --classes 0 1 2 3 4 5 6 7 8 9 --per-class 1
 
-Each digit is drawn by pyimagesearch/digits.py, the renderer of examples/, with its own seed,
+Each digit is drawn by pyimagesearch/data/digits.py, the renderer of examples/, with its own seed,
 so the gallery's images differ from the examples; a class folder is named after its digit.
 """
 import argparse
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from pyimagesearch.cli import run
-from pyimagesearch.digits import render_digit
+from pyimagesearch.data.digits import render_digit
 
 
 def main():

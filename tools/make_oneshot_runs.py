@@ -29,8 +29,8 @@ def main():
     if args.ways < 2 or args.runs < 1:
         raise ValueError("--ways must be at least 2 and --runs at least 1")
 
-    from pyimagesearch.image_folders import resolve_dataset, scan_classes
-    from pyimagesearch.oneshot_runs import draw_runs, write_runs
+    from pyimagesearch.data.image_folders import resolve_dataset, scan_classes
+    from pyimagesearch.search.oneshot_runs import draw_runs, write_runs
 
     roots = resolve_dataset(args.dataset)
     (paths, labels, classNames) = scan_classes(roots)

@@ -34,10 +34,10 @@ def main():
         ap.error("--count must be at least 3")
 
     quiet_tensorflow(args.verbose)
-    from pyimagesearch.embeddings import sample_per_class
-    from pyimagesearch.image_folders import load_test_dataset
-    from pyimagesearch.model_io import SiameseModel
-    from pyimagesearch.pairs import load_images
+    from pyimagesearch.data.image_folders import load_test_dataset
+    from pyimagesearch.data.pairs import load_images
+    from pyimagesearch.data.samplers import sample_per_class
+    from pyimagesearch.models.model_io import SiameseModel
     from pyimagesearch.plotting import plot_embeddings
 
     model = SiameseModel(args.model)

@@ -5,7 +5,7 @@
     python -m tools.plot_pairs --triplets --output docs/triplets.png
     python -m tools.plot_pairs --dataset path/to/mnist.npz --output mnist_pairs.png
 
-By default the images are rendered digits (pyimagesearch/digits.py, not MNIST), drawn the way
+By default the images are rendered digits (pyimagesearch/data/digits.py, not MNIST), drawn the way
 make_pairs and make_triplets draw them.
 """
 import argparse
@@ -31,12 +31,12 @@ def main():
         raise ValueError("--count must be at least 1")
 
     quiet_tensorflow()  # make_pairs's module imports Keras
-    from pyimagesearch.digits import make_digits
+    from pyimagesearch.data.digits import make_digits
     from pyimagesearch.plotting import pair_montage, pyplot, save_figure
     from pyimagesearch.utils import make_pairs, make_triplets
 
     if args.dataset:
-        from pyimagesearch.datasets import load_dataset
+        from pyimagesearch.data.datasets import load_dataset
         ((images, labels), _) = load_dataset(args.dataset)
     else:
         (images, labels) = make_digits(200, seed=args.seed)

@@ -18,10 +18,10 @@ def upgrade(modelPath):
     """Re-export the model at modelPath with every endpoint; returns False if it had them."""
     import keras
 
-    from pyimagesearch.checkpoints import FLAGS_BEFORE
-    from pyimagesearch.model_io import ModelError, SiameseModel, save_model
-    from pyimagesearch.recipes import loss_named
+    from pyimagesearch.models.model_io import ModelError, SiameseModel, save_model
+    from pyimagesearch.models.recipes import loss_named
     from pyimagesearch.siamese_network import build_pair_model
+    from pyimagesearch.training.checkpoints import FLAGS_BEFORE
 
     saved = SiameseModel(modelPath)
     if saved.has_embed and saved.has_score_embeddings:

@@ -55,7 +55,7 @@ def main():
     if os.path.isdir(args.output) and os.listdir(args.output):
         raise ValueError(f"{args.output} is not empty; choose a new --output folder")
 
-    from pyimagesearch.datasets import load_dataset
+    from pyimagesearch.data.datasets import load_dataset
 
     ((trainX, trainY), (testX, testY)) = load_dataset(args.dataset)
     names = class_names(args.class_names, int(max(trainY.max(), testY.max())) + 1)
