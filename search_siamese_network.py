@@ -16,7 +16,7 @@ import os
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.data.model_inputs import input_loader, resolve_prepare
+from pyimagesearch.data.model_inputs import face_model, input_loader, resolve_prepare
 from pyimagesearch.models.model_io import check_model_path, read_metadata
 from pyimagesearch.search.index import INDEX_KINDS, check_index_kind
 
@@ -97,11 +97,19 @@ def main(argv=None):
     print("[INFO] indexing gallery...")
     (index, counts) = index_gallery(args, model, load, prepare)
     print("[INFO] searching gallery...")
-    (names, queries) = load(paths, folder)
-    # the queries by path (a folder's names are relative to it; files are named as given)
-    queryPaths = [os.path.join(folder, name) for name in names] if folder else paths
-    results = search_gallery(args, model, load, index, queryPaths, queries)
-    report(args, plt, results, counts, model.metadata["score"], load, queries)
+    photos = None
+    if face_model(metadata):
+        # every face of each photo, each answered on its own
+        from pyimagesearch.search.face_search import largest_faces, photo_faces
+
+        (queryPaths, photos) = (paths, photo_faces(paths, metadata))
+        queries = largest_faces(photos, model.input_shape)
+    else:
+        (names, queries) = load(paths, folder)
+        # the queries by path (a folder's names are relative to it; files are named as given)
+        queryPaths = [os.path.join(folder, name) for name in names] if folder else paths
+    results = search_gallery(args, model, load, index, queryPaths, queries, photos)
+    report(args, plt, results, counts, model.metadata["score"], load, queries, photos)
 
 
 def index_gallery(args, model, load, prepare):
@@ -119,8 +127,10 @@ def index_gallery(args, model, load, prepare):
     return index, counts
 
 
-def search_gallery(args, model, load, index, names, queries):
-    """For each query: its top gallery images and the answer (gallery_search.answer_queries)."""
+def search_gallery(args, model, load, index, names, queries, photos=None):
+    """For each query: its top gallery images and the answer (gallery_search.answer_queries);
+    for each photo's every face with photos (face_search.answer_faces)."""
+    from pyimagesearch.search.face_search import answer_faces
     from pyimagesearch.search.gallery_search import answer_queries, open_set_threshold
     from pyimagesearch.search.index import choose_index
 
@@ -130,14 +140,18 @@ def search_gallery(args, model, load, index, names, queries):
               f"showing all {len(index)}")
     (threshold, how) = open_set_threshold(args.threshold, index)
     print(f"[INFO] {kind} search; a query is unknown from distance {threshold:.4f} ({how})")
+    if photos is not None:
+        return answer_faces(model, load, index, args.gallery, names, photos, args.top, kind,
+                            threshold)
     return answer_queries(model, load, index, args.gallery, names, queries, args.top, kind,
                           threshold)
 
 
-def report(args, plt, results, counts, scoreKind, load, queries):
+def report(args, plt, results, counts, scoreKind, load, queries, photos=None):
     """Print the neighbours and the answer of each query, draw (or save) its figure (the
-    neighbours' images loaded for it), and write the JSON."""
-    from pyimagesearch.plotting import Figures, query_figure, search_montage
+    neighbours' images loaded for it; each photo's faces boxed with photos), and write the
+    JSON."""
+    from pyimagesearch.plotting import Figures, faces_figure, query_figure, search_montage
 
     figures = Figures(plt, args.output, "query")
     for (i, result) in enumerate(results):
@@ -145,13 +159,18 @@ def report(args, plt, results, counts, scoreKind, load, queries):
         for (j, n) in enumerate(result["neighbours"]):
             print(f"[RESULT]   {j + 1}. {n['path']} ({n['label']}) - distance "
                   f"{n['distance']:.4f} - {scoreKind}: {n['score']:.2f} - {n['verdict']}")
+        for (j, face) in enumerate(result.get("faces", [])):
+            print(f"[RESULT]   face {j + 1} at {tuple(face['box'])}: "
+                  f"{face['answer'] or 'unknown'}")
         print(f"[RESULT]   answer: {result['answer'] or 'unknown'}")
         if figures.wants_more():
+            # none for a photo without a face
             (_, neighbourImages) = load([os.path.join(args.gallery, n["path"])
-                                         for n in result["neighbours"]], None)
+                                         for n in result["neighbours"]], None, required=False)
             result["images"] = (queries[i], neighbourImages)
-            figures.add(query_figure(plt, *result["images"], result, f"Query #{i + 1}",
-                                     scoreKind))
+            figures.add(faces_figure(plt, photos[i][0], result, f"Query #{i + 1}")
+                        if photos else query_figure(plt, *result["images"], result,
+                                                    f"Query #{i + 1}", scoreKind))
     figures.finish(lambda: search_montage(plt, results, scoreKind), total=len(results))
     if args.json:
         records = [{key: value for (key, value) in result.items() if key != "images"}

@@ -13,7 +13,12 @@ import numpy as np
 
 from pyimagesearch import config
 from pyimagesearch.cli import add_verbose_argument, quiet_tensorflow, run
-from pyimagesearch.data.model_inputs import digit_model, load_input_images, resolve_prepare
+from pyimagesearch.data.model_inputs import (
+    digit_model,
+    face_model,
+    load_input_images,
+    resolve_prepare,
+)
 from pyimagesearch.models.model_io import check_model_path, check_threshold, read_metadata
 
 
@@ -90,7 +95,8 @@ def main(argv=None):
     # colour mode
     print("[INFO] loading test dataset...")
     size = tuple(metadata["input_shape"][:2])
-    (names, images) = load_input_images(paths, folder, size, prepare, metadata["color_mode"])
+    (names, images) = load_input_images(paths, folder, size, prepare, metadata["color_mode"],
+                                        faces=face_model(metadata))
 
     # load the model from disk
     print("[INFO] loading siamese model...")

@@ -28,8 +28,9 @@ CACHE_MB = 1024
 # what --images takes: the kind of images, or auto, the rule of augmentation.image_kind:
 # grayscale images whose median pixel is at most DARK_BACKGROUND are taken for ink on a dark
 # background (MNIST), and those whose median is at least LIGHT_BACKGROUND with at most
-# LIGHT_INK of their pixels below mid-grey for dark ink on light paper (Omniglot, signatures)
-IMAGE_KINDS = ("auto", "handwriting", "photo")
+# LIGHT_INK of their pixels below mid-grey for dark ink on light paper (Omniglot, signatures);
+# faces is never guessed: each photo's largest face is found and aligned (pyimagesearch.faces)
+IMAGE_KINDS = ("auto", "handwriting", "photo", "faces")
 DARK_BACKGROUND = 0.1
 LIGHT_BACKGROUND = 0.9
 LIGHT_INK = 0.25

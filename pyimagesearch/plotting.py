@@ -153,6 +153,26 @@ def query_figure(plt, query, neighbours, result, window, scoreKind):
     return fig
 
 
+def faces_figure(plt, photo, result, window):
+    """A photo searched for faces: each face's box with its answer (or "unknown") above it,
+    at most 8 inches wide however large the photo or however many faces."""
+    (height, width) = photo.shape[:2]
+    scale = 8.0 / max(width, height)
+    fig = plt.figure(window, figsize=(max(2.0, width * scale), max(2.0, height * scale)))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(photo, cmap=plt.cm.gray, vmin=0, vmax=1)
+    for face in result["faces"]:
+        (x, y, w, h) = face["box"]
+        colour = "lime" if face["answer"] is not None else "orange"
+        ax.add_patch(plt.Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=2))
+        ax.text(x, y - 2, face["answer"] or "unknown", color=colour, fontsize=8,
+                verticalalignment="bottom")
+    ax.set_title(f"{len(result['faces'])} face(s)" if result["faces"] else "no face found",
+                 fontsize=9)
+    ax.axis("off")
+    return fig
+
+
 def search_montage(plt, results, scoreKind, most=25):
     """The first `most` search results, one row each: the query, then its neighbours."""
     shown = results[:most]

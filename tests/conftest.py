@@ -1,6 +1,8 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -234,3 +236,39 @@ def zip_folder(folder, path):
             if file.is_file():
                 archive.write(file, file.relative_to(folder).as_posix())
     return path
+
+
+# how long a test waits on a server of its own before failing
+TIMEOUT = 60
+
+
+class RunningServer:
+    """serve_siamese_network's application for a service, served by uvicorn in a thread of
+    this process on a free port of 127.0.0.1."""
+
+    def __init__(self, service, mostBytes=None):
+        import uvicorn
+
+        from pyimagesearch.serving.server import MOST_BYTES, create_app, listening_socket
+
+        self.service = service
+        listening = listening_socket("127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(
+            create_app(service, mostBytes or MOST_BYTES), log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run,
+                                       kwargs={"sockets": [listening]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + TIMEOUT
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "no server"
+            time.sleep(0.05)
+        import httpx
+
+        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
+
+    def stop(self):
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(TIMEOUT)
+        self.service.close()

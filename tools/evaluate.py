@@ -36,6 +36,15 @@ def parse_args():
                          "tools.make_oneshot_runs writes them): each test image takes the "
                          "class of its nearest training image; the mean accuracy over the runs "
                          "with its 95%% interval, and each run's; --episode-figure draws a few")
+    ap.add_argument("--people", default=None, metavar="DIR",
+                    help="measure recognition of the people in DIR (one folder of photos each, "
+                         "people the model never trained on; a face model reads each photo's "
+                         "largest face): verification over every pair of their photos (ROC "
+                         "AUC, equal error rate) and the open set (--enrolled of them enrolled "
+                         "with one photo each, the others' photos to be answered unknown at "
+                         "the model's threshold); with --runs too, one record holds both")
+    ap.add_argument("--enrolled", type=int, default=10,
+                    help="with --people: how many people the open set enrols (default: 10)")
     ap.add_argument("--digits", type=int, default=500,
                     help="rendered digits to measure on too; 0 skips them (for a dataset "
                          "that is not digits) (default: 500)")
@@ -86,15 +95,20 @@ def main():
     quiet_tensorflow(args.verbose)
     from pyimagesearch.data.digits import make_digits
     from pyimagesearch.data.image_folders import load_test_dataset
+    from pyimagesearch.data.model_inputs import face_model
     from pyimagesearch.models.model_io import SiameseModel, check_threshold
 
     model = SiameseModel(args.model)
-    if args.runs:
-        keep(model, {"oneshot_runs": measure_runs(model, args)}, args)
+    if args.runs or args.people:
+        results = {"oneshot_runs": measure_runs(model, args)} if args.runs else {}
+        if args.people:
+            results.update(measure_people(model, args))
+        keep(model, results, args)
         return
     threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
     check_threshold(threshold, model.metadata["score"])
-    (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
+    (testX, testY) = load_test_dataset(args.dataset, model.input_shape,
+                                       faces=face_model(model.metadata))
     sets = [("test", "mnist_test_pairs", testX, testY)]
     if args.digits and model.input_shape != (28, 28, 1):
         print("[INFO] no rendered digits: they are 28x28 grayscale, the model is not")
@@ -166,6 +180,36 @@ def measure_runs(model, args):
         draw_runs(scored, images, args.episode_figure)
     return {"runs": args.runs, "accuracy": mean, "low": low, "high": high,
             "per_run": {one.name: accuracy for (one, _, accuracy) in scored}}
+
+
+def measure_people(model, args):
+    """Verification over every pair of the photos of args.people, and the open set, at the
+    model's threshold (chosen on the validation photos of the people it trained on)."""
+    from pyimagesearch.data.image_folders import scan_classes
+    from pyimagesearch.data.model_inputs import input_loader
+    from pyimagesearch.models.model_io import check_threshold
+    from pyimagesearch.search.people import open_set, verification
+
+    if model.metadata["score"] != "distance":
+        raise ValueError(f"--people measures distances between embeddings; {args.model} "
+                         f"outputs a similarity")
+    threshold = model.metadata["threshold"] if args.threshold is None else args.threshold
+    check_threshold(threshold, "distance")
+    model.check_embed()
+    (paths, labels, names) = scan_classes(args.people, log=lambda line: None)
+    (_, images) = input_loader(model.metadata, False)(list(paths), None)
+    embeddings = model.embed(np.stack(images).reshape(-1, *model.input_shape))
+    people = np.asarray(names)[labels]
+    verified = verification(embeddings, people, threshold)
+    print(f"[INFO] {len(names)} people, {len(paths)} photos: every pair of them, ROC AUC "
+          f"{verified['roc_auc']:.4f}, equal error rate {verified['eer']:.4f}; accuracy "
+          f"{verified['accuracy']:.4f} at the model's threshold {threshold:.4f}")
+    opened = open_set(embeddings, people, threshold, args.enrolled, args.seed)
+    print(f"[INFO] open set, {args.enrolled} of them enrolled with one photo each: "
+          f"{opened['known_right']:.4f} of their other photos named right, "
+          f"{opened['unknown_rejected']:.4f} of the others' photos answered unknown")
+    return {"people": {"folder": args.people, "people": len(names), "photos": len(paths)},
+            "verification": verified, "open_set": opened}
 
 
 def draw_runs(scored, images, path, most=4):

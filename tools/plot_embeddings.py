@@ -35,13 +35,15 @@ def main():
 
     quiet_tensorflow(args.verbose)
     from pyimagesearch.data.image_folders import load_test_dataset
+    from pyimagesearch.data.model_inputs import face_model
     from pyimagesearch.data.pairs import load_images
     from pyimagesearch.data.samplers import sample_per_class
     from pyimagesearch.models.model_io import SiameseModel
     from pyimagesearch.plotting import plot_embeddings
 
     model = SiameseModel(args.model)
-    (testX, testY) = load_test_dataset(args.dataset, model.input_shape)
+    (testX, testY) = load_test_dataset(args.dataset, model.input_shape,
+                                       faces=face_model(model.metadata))
     shown = sample_per_class(testY, args.count, args.seed)
     embeddings = model.embed(load_images(testX, shown))
     plot_embeddings(embeddings, testY[shown], args.output,

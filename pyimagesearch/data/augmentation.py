@@ -15,7 +15,7 @@ from keras import layers, ops
 from pyimagesearch.config import DARK_BACKGROUND, IMAGE_KINDS, LIGHT_BACKGROUND, LIGHT_INK
 
 # the kinds of augmentation, by the data they are made for
-AUGMENTATIONS = ("handwriting", "photo")
+AUGMENTATIONS = ("handwriting", "photo", "faces")
 
 
 @keras.saving.register_keras_serializable(package="pyimagesearch")
@@ -62,8 +62,8 @@ def image_kind(images, colorMode="grayscale", kind="auto", sample=256):
     DARK_BACKGROUND), ("handwriting", "dark_on_light") for grayscale images of dark strokes on
     a light background (median at least LIGHT_BACKGROUND, at most LIGHT_INK of the pixels
     below 0.5), ("photo", None) for colour images and any other grayscale ones; up to `sample`
-    images are looked at. kind "handwriting" or "photo" (--images) overrides the rule; the
-    ink of handwriting is still read off the images.
+    images are looked at. kind "handwriting", "photo" or "faces" (--images) overrides the
+    rule; the ink of handwriting is still read off the images.
 
     images is a uint8 array (MNIST-style data: always light on dark) or ImageFiles."""
     from pyimagesearch.data.pairs import load_images
@@ -72,6 +72,8 @@ def image_kind(images, colorMode="grayscale", kind="auto", sample=256):
         raise ValueError(f"kind must be one of {', '.join(IMAGE_KINDS)}, got {kind!r}")
     if isinstance(images, np.ndarray):
         return ("photo", None) if kind == "photo" else ("handwriting", "light_on_dark")
+    if kind == "faces":
+        return "faces", None
     if kind == "photo" or (kind == "auto" and colorMode == "rgb"):
         return "photo", None
     shown = np.linspace(0, len(images) - 1, min(sample, len(images))).astype(int)
@@ -86,9 +88,9 @@ def image_kind(images, colorMode="grayscale", kind="auto", sample=256):
 
 def build_augmentation(inputShape, seed=None, kind="handwriting"):
     """A model that augments a batch of [0, 1] images of inputShape while training, in float32
-    whatever the global precision policy: kind is "handwriting" or "photo" (AUGMENTATIONS)."""
+    whatever the global precision policy: kind is one of AUGMENTATIONS."""
     builders = {"handwriting": build_handwriting_augmentation,
-                "photo": build_photo_augmentation}
+                "photo": build_photo_augmentation, "faces": build_face_augmentation}
     if kind not in builders:
         raise ValueError(f"kind must be one of {', '.join(AUGMENTATIONS)}, got {kind!r}")
     return builders[kind](inputShape, seed)
@@ -111,6 +113,24 @@ def build_photo_augmentation(inputShape, seed=None):
         layers.RandomZoom((-0.1, 0.1), seed=nextSeed(3), **fill),
         layers.RandomBrightness(0.2, value_range=(0, 1), seed=nextSeed(4), dtype="float32"),
         layers.RandomContrast(0.2, value_range=(0, 1), seed=nextSeed(5), dtype="float32"),
+        layers.Lambda(lambda x: ops.clip(x, 0.0, 1.0), dtype="float32", name="clip"),
+    ], name="augmentation")
+
+
+def build_face_augmentation(inputShape, seed=None):
+    """Aligned faces: left-right flips (a face and its mirror are one person), the small
+    turns, shifts and zooms that the five-point alignment leaves between two photos of one
+    face, brightness and contrast (light), then clipping back to [0, 1]."""
+    nextSeed = _seeds(seed)
+    fill = {"fill_mode": "reflect", "dtype": "float32"}
+    return keras.Sequential([
+        keras.Input(inputShape),
+        layers.RandomFlip("horizontal", seed=nextSeed(1), dtype="float32"),
+        layers.RandomRotation(8 / 360, seed=nextSeed(2), **fill),
+        layers.RandomTranslation(0.06, 0.06, seed=nextSeed(3), **fill),
+        layers.RandomZoom((-0.08, 0.08), seed=nextSeed(4), **fill),
+        layers.RandomBrightness(0.2, value_range=(0, 1), seed=nextSeed(5), dtype="float32"),
+        layers.RandomContrast(0.3, value_range=(0, 1), seed=nextSeed(6), dtype="float32"),
         layers.Lambda(lambda x: ops.clip(x, 0.0, 1.0), dtype="float32", name="clip"),
     ], name="augmentation")
 

@@ -54,10 +54,12 @@ class ImageFiles:
 
     Indexing with an array of indices gives the ImageFiles of those files; load gives their
     pixels as float32 (n, height, width, channels) in [0, 1]. With pixels (uint8, one image
-    per path, decoded once already: see check_images) nothing is decoded again.
+    per path, decoded once already: see check_images) nothing is decoded again. With faces,
+    each image is its photo's largest face, aligned (--images faces).
     """
 
-    def __init__(self, paths, size, colorMode="grayscale", pixels=None, invert=False):
+    def __init__(self, paths, size, colorMode="grayscale", pixels=None, invert=False,
+                 faces=False):
         check_image_size(size)
         if colorMode not in COLOR_MODES:
             raise ValueError(f"colour mode must be one of {', '.join(COLOR_MODES)}, got "
@@ -71,19 +73,22 @@ class ImageFiles:
         self.pixels = pixels
         # dark ink on light paper, read as bright strokes on a dark background
         self.invert = bool(invert)
+        self.faces = bool(faces)
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
         return ImageFiles(self.paths[index], self.size, self.color_mode,
-                          None if self.pixels is None else self.pixels[index], self.invert)
+                          None if self.pixels is None else self.pixels[index], self.invert,
+                          self.faces)
 
     def inverted(self):
         """The same files read inverted (1 - pixel): dark strokes on light paper become the
         bright strokes on a dark background that handwriting is read as."""
         return ImageFiles(self.paths, self.size, self.color_mode,
-                          None if self.pixels is None else 255 - self.pixels, not self.invert)
+                          None if self.pixels is None else 255 - self.pixels, not self.invert,
+                          self.faces)
 
     @property
     def input_shape(self):
@@ -105,7 +110,8 @@ class ImageFiles:
         for (i, path) in enumerate(paths):
             path = os.fsdecode(path) if isinstance(path, bytes) else str(path)
             try:
-                image = load_image(path, self.size, colorMode=self.color_mode)[0]
+                image = load_image(path, self.size, colorMode=self.color_mode,
+                                   faces=self.faces)[0]
             except ValueError as e:
                 if not ReadFailures.tolerated:
                     raise
@@ -249,7 +255,7 @@ def dataset_name(dataset):
     return dataset if isinstance(dataset, str) else " and ".join(dataset)
 
 
-def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
+def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256, faces=False):
     """Decode every file once, as training will: ([(path, reason)] of those that do not
     decode, their pixels as uint8 (n, height, width, channels) or None, seconds per image).
 
@@ -259,7 +265,8 @@ def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
     (config.CACHE_DECODE_MS per image, measured on the first chunk) and they fit in
     config.CACHE_MB; "never" keeps nothing, and training decodes every batch again. Each
     task takes a chunk of paths: one task per file costs memory that grows with their number
-    (measured: 115 MB more at its peak for 60,000 files, none with chunks).
+    (measured: 115 MB more at its peak for 60,000 files, none with chunks). With faces, a
+    photo without a face is one that does not decode.
     """
     from pyimagesearch.config import CACHE_DECODE_MS, CACHE_MB
 
@@ -270,7 +277,8 @@ def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
         (found, pixels, start) = ([], [], time.perf_counter())
         for path in paths:
             try:
-                image = load_image(path, size, colorMode=colorMode)[0].reshape(shape)
+                image = load_image(path, size, colorMode=colorMode,
+                                   faces=faces)[0].reshape(shape)
             except ValueError as e:
                 found.append((path, str(e).replace(path, "").strip() or "not readable"))
                 image = np.zeros(shape, np.float32)
@@ -297,14 +305,16 @@ def check_images(paths, size, colorMode, cache="auto", workers=None, chunk=256):
 
 
 def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, cache="auto",
-                       testOnly=False):
+                       testOnly=False, faces=False):
     """A FolderDataset of the class folders under root (with train/ and test/, or without).
 
     Unreadable files are left out with one warning naming them; log receives the lines that
     say what was found. cache says when the decoded images are kept in memory (check_images).
     With testOnly, train/ only names the classes: its images are neither listed nor decoded,
-    and train is None. Raises DatasetError when nothing usable is left, a class ends up with
-    no readable image, or the folders are not laid out as classes.
+    and train is None. With faces, each image is its photo's largest face, aligned, and a
+    photo without one is left out as unreadable files are. Raises DatasetError when nothing
+    usable is left, a class ends up with no readable image, or the folders are not laid out
+    as classes.
     """
     check_image_size(size)
     roots = [root] if isinstance(root, str) else list(root)
@@ -319,7 +329,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
             loaded.append((None, None))
             continue
         (paths, labels, classNames) = scan_classes(folder, classNames, log)
-        (bad, pixels, seconds) = check_images(paths, size, colorMode, cache)
+        (bad, pixels, seconds) = check_images(paths, size, colorMode, cache, faces=faces)
         skipped += bad
         perImage.append(seconds)
         unreadable = {path for (path, _) in bad}
@@ -329,11 +339,13 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
                 raise DatasetError(f"{' and '.join(folder)}: class {classNames[label]!r} "
                                    f"has no readable image")
         loaded.append((ImageFiles(paths[keep], size, colorMode,
-                                  None if pixels is None else pixels[keep]), labels[keep]))
+                                  None if pixels is None else pixels[keep], faces=faces),
+                       labels[keep]))
     if skipped:
         named = "; ".join(f"{path} ({why})" for (path, why) in skipped[:NAMED_SKIPS])
         more = len(skipped) - NAMED_SKIPS
-        log(f"[WARNING] skipping {len(skipped)} unreadable file(s): {named}"
+        what = "unreadable or faceless" if faces else "unreadable"
+        log(f"[WARNING] skipping {len(skipped)} {what} file(s): {named}"
             + (f"; and {more} more" if more > 0 else ""))
     counts = ", ".join(f"{split}/ {len(files):,}" for ((split, _), (files, _))
                        in zip(splits, loaded) if files is not None) if len(splits) > 1 else None
@@ -349,7 +361,7 @@ def load_image_folders(root, size=(28, 28), colorMode="grayscale", log=print, ca
     return FolderDataset(loaded[0], loaded[1] if len(loaded) > 1 else None, classNames)
 
 
-def load_test_dataset(dataset, inputShape, log=print):
+def load_test_dataset(dataset, inputShape, log=print, faces=False):
     """(images, labels) of dataset's test images as a model of inputShape (height, width,
     channels) reads them: a uint8 array of MNIST-style data, or the ImageFiles of a class-folder
     tree's test/ folder. Raises DatasetError when they do not fit the model."""
@@ -366,24 +378,31 @@ def load_test_dataset(dataset, inputShape, log=print):
                            f"(its validation split chose the model's threshold)")
     # the caller loads them all at once: decoded once here, kept, never decoded again
     return load_image_folders(dataset, (height, width), colorMode, log, cache="always",
-                              testOnly=True).test
+                              testOnly=True, faces=faces).test
 
 
 def load_training_dataset(dataset, imageSize=None, colorMode="grayscale", log=print,
-                          cache="auto"):
+                          cache="auto", faces=False):
     """((trainX, trainY), (testX, testY), class names) of any dataset the training script
     takes, saying through log what it loads: class folders as ImageFiles at imageSize
     (default 28x28) and colorMode (testX and testY are None without a test/ folder, the
     class names are the folders'), or MNIST-style uint8 arrays (class names None), which
-    refuse another size or colour than theirs."""
+    refuse another size or colour than theirs. With faces (class folders only), each image
+    is its photo's largest face, aligned, decoded once and kept."""
     from pyimagesearch.data.datasets import check_image_format, load_dataset
 
     if is_class_folder_tree(dataset):
         # class folders: paths and labels only, each batch is decoded from disk
         log(f"[INFO] loading images from {dataset_name(dataset)}...")
+        # a face is found and aligned once, not every batch
         (train, test, classNames) = load_image_folders(dataset, imageSize or (28, 28),
-                                                       colorMode, log, cache)
+                                                       colorMode, log,
+                                                       "always" if faces else cache,
+                                                       faces=faces)
         return train, test or (None, None), classNames
+    if faces:
+        raise DatasetError("--images faces reads photos from class folders, not MNIST-style "
+                           "arrays")
     # load MNIST dataset (the channel dimension is added batch by batch)
     log("[INFO] loading MNIST dataset...")
     (train, test) = load_dataset(dataset)

@@ -58,11 +58,15 @@ def load_image(path, size=(28, 28), prepare=False, colorMode="grayscale", faces=
     (pyimagesearch.faces). Raises ValueError when the file is not a readable image, or holds no
     face where one is asked for.
     """
+    return decode_image(read_bytes(path), path, size, prepare, colorMode, faces)
+
+
+def read_bytes(path):
+    """The bytes of the file at path as a uint8 array; ValueError when it cannot be read."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        return np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise ValueError(f"{path} cannot be read ({e.strerror or e})") from None
-    return decode_image(data, path, size, prepare, colorMode, faces)
 
 
 def decode_image(data, path, size=(28, 28), prepare=False, colorMode="grayscale",
@@ -75,6 +79,39 @@ def decode_image(data, path, size=(28, 28), prepare=False, colorMode="grayscale"
     if prepare and colorMode != "grayscale":
         raise ValueError("--prepare makes MNIST-style digits and applies to grayscale models "
                          "only")
+    (image, notes) = decode_photo(data, path, colorMode)
+
+    (height, width) = size
+    if faces:
+        from pyimagesearch.faces.reading import largest_face
+
+        try:
+            return largest_face(image, size), notes + ["face found and aligned"]
+        except ValueError as e:
+            # NoFaceError stays itself: the server answers it 422, not 415
+            raise type(e)(f"{path} {e}") from None
+    if prepare:
+        try:
+            (image, prepared) = prepare_digit(image)
+        except ValueError as e:
+            raise ValueError(f"{path} {e}") from None
+        notes += prepared
+    if image.shape[:2] != (height, width):
+        if not prepare:
+            notes.append(f"resized from {image.shape[1]}x{image.shape[0]} to {width}x{height}")
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return image, notes
+
+
+def load_photo(path, colorMode="grayscale"):
+    """The image at path at its own size, in colorMode, scaled to [0, 1] (a photo whose
+    faces are looked for); ValueError when it is not a readable image."""
+    return decode_photo(read_bytes(path), path, colorMode)[0]
+
+
+def decode_photo(data, path, colorMode="grayscale"):
+    """(image at its own size in colorMode in [0, 1], the colour conversions made) of the
+    bytes of an image file; ValueError when they are not a readable image."""
     data = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
@@ -88,27 +125,7 @@ def decode_image(data, path, size=(28, 28), prepare=False, colorMode="grayscale"
     if image.dtype not in (np.uint8, np.uint16, np.float32):
         image = _to_unit_range(image)
     (image, notes) = _convert_colour(image, colorMode)
-    image = _to_unit_range(image)
-
-    (height, width) = size
-    if faces:
-        from pyimagesearch.faces.reading import largest_face
-
-        try:
-            return largest_face(image, size), notes + ["face found and aligned"]
-        except ValueError as e:
-            raise ValueError(f"{path} {e}") from None
-    if prepare:
-        try:
-            (image, prepared) = prepare_digit(image)
-        except ValueError as e:
-            raise ValueError(f"{path} {e}") from None
-        notes += prepared
-    if image.shape[:2] != (height, width):
-        if not prepare:
-            notes.append(f"resized from {image.shape[1]}x{image.shape[0]} to {width}x{height}")
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    return image, notes
+    return _to_unit_range(image), notes
 
 
 def _to_unit_range(image):

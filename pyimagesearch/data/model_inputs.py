@@ -13,6 +13,12 @@ def digit_model(metadata):
     return metadata["color_mode"] == "grayscale" and not metadata.get("class_names")
 
 
+def face_model(metadata):
+    """Whether a model was trained on aligned faces (--images faces): every photo it reads is
+    its largest face, found and aligned the same way."""
+    return metadata.get("images") == "faces"
+
+
 def resolve_prepare(requested, metadata, modelPath, default):
     """--prepare as asked (True, False, or None for `default`), refused for colour models."""
     prepare = default if requested is None else requested
@@ -24,26 +30,27 @@ def resolve_prepare(requested, metadata, modelPath, default):
 
 def input_loader(metadata, prepare):
     """load(paths, folder, required=True): load_input_images at the model's size and colour
-    mode (from its metadata), prepared like MNIST or not."""
+    mode (from its metadata), prepared like MNIST or not, or as faces for a face model."""
     size = tuple(metadata["input_shape"][:2])
 
     def load(paths, folder, required=True):
         return load_input_images(paths, folder, size, prepare, metadata["color_mode"],
-                                 required)
+                                 required, faces=face_model(metadata))
     return load
 
 
-def load_input_images(paths, folder, size, prepare, colorMode="grayscale", required=True):
+def load_input_images(paths, folder, size, prepare, colorMode="grayscale", required=True,
+                      faces=False):
     """(names, images): the images at paths loaded at the model's size and colour mode, named
     relative to folder; in a folder (folder not None) unreadable files are skipped with a
     warning, a single bad file raises ValueError, and so does a folder with no usable image
-    unless required is False."""
+    unless required is False. With faces, each image is the photo's largest face, aligned."""
     from pyimagesearch.data.images import load_image
 
     names, images, noted = [], [], []
     for path in paths:
         try:
-            (image, notes) = load_image(path, size, prepare, colorMode)
+            (image, notes) = load_image(path, size, prepare, colorMode, faces)
         except ValueError as e:
             if folder is None:
                 raise

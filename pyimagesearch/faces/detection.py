@@ -30,8 +30,14 @@ def detector_record():
 def _detector(width, height):
     # one detector a thread: YuNet keeps its input size as state
     if getattr(_local, "detector", None) is None:
-        _local.detector = cv2.FaceDetectorYN.create(DETECTOR_FILE, "", (width, height),
-                                                    SCORE_THRESHOLD, 0.3, 5000)
+        # OpenCV's DNN engine warns on stderr that it picks no target; nothing is wrong
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            _local.detector = cv2.FaceDetectorYN.create(DETECTOR_FILE, "", (width, height),
+                                                        SCORE_THRESHOLD, 0.3, 5000)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
     _local.detector.setInputSize((width, height))
     return _local.detector
 

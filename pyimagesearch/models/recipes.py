@@ -128,6 +128,15 @@ ARCHITECTURES = {
         epochs=15, learning_rate=0.003, schedule="cosine", weight_decay=5e-4,
         validation_split=0.1, augment=True, prefix="characters_", pairs="in_batch",
         rotated_classes=True),
+    "faces": Architecture(
+        "faces", "pyimagesearch.models.face_network:build_face_model",
+        "four residual blocks (32 to 256 filters) on faces aligned by their five landmarks, "
+        "each embedded at inference as the mean of it and its mirror image: for face "
+        "recognition (--images faces)",
+        # measured on people held out of training (docs/faces.md)
+        epochs=40, learning_rate=0.003, schedule="cosine", weight_decay=5e-4,
+        validation_split=0.1, augment=True, prefix="faces_", pairs="in_batch",
+        embedding_dim=128),
 }
 
 LOSSES = {

@@ -15,9 +15,12 @@ import os
 import re
 import secrets
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
+
+from pyimagesearch.data.model_inputs import face_model
 
 # uploads decoded at most this many pixels: the header says how many before anything is decoded
 MOST_PIXELS = 40_000_000
@@ -140,11 +143,15 @@ class SiameseService:
         """An uploaded image at the model's size and colour mode: RequestError when it is not
         one the server takes."""
         from pyimagesearch.data.images import decode_image
+        from pyimagesearch.faces.reading import NoFaceError
 
         kind = image_format(data, self.mostPixels)
         size = tuple(self.metadata["input_shape"][:2])
         try:
-            (image, _) = decode_image(data, name, size, False, self.metadata["color_mode"])
+            (image, _) = decode_image(data, name, size, False, self.metadata["color_mode"],
+                                      face_model(self.metadata))
+        except NoFaceError as e:
+            raise RequestError(str(e), 422) from None
         except ValueError as e:
             raise RequestError(str(e), 415) from None
         return image, kind
@@ -174,8 +181,29 @@ class SiameseService:
         self._need_gallery()
         if not 1 <= top <= 1000:
             raise RequestError(f"top must be 1 to 1000, got {top}")
+        if face_model(self.metadata):
+            return self._search_faces(data, top, name)
         (image, _) = self.decode(data, name)
         return self.searches.submit((image, top, name))
+
+    def _search_faces(self, data, top, name):
+        """A Future of the photo's record with every face answered (face_search's record):
+        each face a query of its own in the batches."""
+        from pyimagesearch.data.images import decode_photo
+        from pyimagesearch.faces.reading import aligned_faces
+
+        image_format(data, self.mostPixels)
+        try:
+            (photo, _) = decode_photo(data, name, self.metadata["color_mode"])
+        except ValueError as e:
+            raise RequestError(str(e), 415) from None
+        (faces, detections) = aligned_faces(photo, tuple(self.metadata["input_shape"][:2]))
+        if not faces:
+            raise RequestError(f"{name} holds no face the detector finds", 422)
+        from pyimagesearch.search.face_search import face_record
+
+        return gathered([self.searches.submit((face, top, name)) for face in faces],
+                        lambda results: face_record(name, detections, results))
 
     def _search_batch(self, queries):
         from pyimagesearch.search.gallery_search import answer_queries, open_set_threshold
@@ -333,6 +361,27 @@ class FolderLock:
 
     def __exit__(self, *exc):
         os.close(self.descriptor)
+
+
+def gathered(futures, combine):
+    """A Future of combine([each future's result]) once all of futures are done (the first
+    exception, if one failed)."""
+    done = Future()
+    left = {"count": len(futures), "lock": threading.Lock()}
+
+    def one_done(_):
+        with left["lock"]:
+            left["count"] -= 1
+            if left["count"]:
+                return
+        try:
+            done.set_result(combine([future.result() for future in futures]))
+        except Exception as e:  # noqa: BLE001 (handed to whoever waits on the Future)
+            done.set_exception(e)
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return done
 
 
 def write_whole(path, data):

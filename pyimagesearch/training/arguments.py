@@ -116,8 +116,10 @@ def add_data_arguments(ap):
                          "of the pixels below mid-grey, dark strokes on light paper like "
                          "Omniglot's, read "
                          "inverted), or photo (colour and other grayscale folders); auto "
-                         "applies that rule, the others override it; metadata.json records "
-                         "the choice (default: auto)")
+                         "applies that rule, the others override it; faces (never guessed) "
+                         "finds each photo's largest face and aligns it by its five landmarks, "
+                         "and every script then reads photos for the model that way; "
+                         "metadata.json records the choice (default: auto)")
     ap.add_argument("--cache-images", choices=("auto", "always", "never"), default="auto",
                     help="keep class-folder images in memory once decoded (at the model's "
                          "size, as uint8) instead of decoding every batch: auto does when "

@@ -62,7 +62,7 @@ def model_metadata(args, data, evaluation, choice, precision, augmentation, epoc
         "rotated_classes": args.rotated_classes,
         "architecture": args.architecture, "embedding_dim": args.embedding_dim,
         "augment": args.augment, "augmentation": augmentation, "images": data.kind,
-        "ink": data.ink,
+        "ink": data.ink, **face_record(data.kind),
         "learning_rate": args.learning_rate, "schedule": args.schedule,
         "weight_decay": args.weight_decay, "validation_split": args.validation_split,
         **choice, "seed": args.seed, "precision": precision, "strategy": args.strategy,
@@ -111,3 +111,13 @@ def plot(model, history, evaluation, data, args, paths):
                                  load_images(valX, shown), data.class_names)
         print(f"[INFO] wrote the embeddings of {len(shown)} validation images for "
               f"TensorBoard's projector to {folder}")
+
+
+def face_record(kind):
+    """What a face model records of the detector that found its faces (its file and sha256):
+    every script reads photos for it through the same one."""
+    if kind != "faces":
+        return {}
+    from pyimagesearch.faces.detection import detector_record
+
+    return {"face_detector": detector_record()}

@@ -71,7 +71,8 @@ def load_data(args):
     if isinstance(args.dataset, str) and not os.path.exists(args.dataset):
         quiet_tensorflow(args.verbose)  # Keras's downloader loads TensorFlow
     ((trainX, trainY), (testX, testY), classNames) = load_training_dataset(
-        args.dataset, args.image_size, args.color_mode, cache=args.cache_images)
+        args.dataset, args.image_size, args.color_mode, cache=args.cache_images,
+        faces=args.images == "faces")
     if args.classes:
         (trainX, trainY) = keep_classes((trainX, trainY), args.classes, classNames)
         if testX is not None:
