@@ -240,22 +240,32 @@ def zip_folder(folder, path):
 
 # how long a test waits on a server of its own before failing
 TIMEOUT = 60
+# the token the tests' servers take writes with
+TOKEN = "test-token"
 
 
 class RunningServer:
     """serve_siamese_network's application for a service, served by uvicorn in a thread of
-    this process on a free port of 127.0.0.1."""
+    this process on a free port of 127.0.0.1, as the script serves it; its client sends the
+    server's token (TOKEN), as a client that writes to the gallery does."""
 
-    def __init__(self, service, mostBytes=None):
+    def __init__(self, service, mostBytes=None, requestSeconds=None, mostConnections=None):
+        import httpx
         import uvicorn
 
-        from pyimagesearch.serving.server import MOST_BYTES, create_app, listening_socket
+        from pyimagesearch.serving.server import (
+            MOST_BYTES,
+            create_app,
+            listening_socket,
+            server_config,
+        )
 
         self.service = service
         listening = listening_socket("127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(
-            create_app(service, mostBytes or MOST_BYTES), log_level="warning"))
+        self.port = listening.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(service, mostBytes or MOST_BYTES, TOKEN, port=self.port)
+        self.server = uvicorn.Server(server_config(app, requestSeconds, mostConnections))
         self.thread = threading.Thread(target=self.server.run,
                                        kwargs={"sockets": [listening]}, daemon=True)
         self.thread.start()
@@ -263,9 +273,8 @@ class RunningServer:
         while not self.server.started:
             assert time.monotonic() < deadline and self.thread.is_alive(), "no server"
             time.sleep(0.05)
-        import httpx
-
-        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
+        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT,
+                                   headers={"Authorization": f"Bearer {TOKEN}"})
 
     def stop(self):
         self.client.close()

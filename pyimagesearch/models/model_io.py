@@ -144,7 +144,7 @@ def recover(modelPath):
     for entry in os.scandir(parent):
         for kind in ("partial", "old"):
             # NAME.partial-PID-HEX, NAME.old-PID-HEX (save_model's, _swap_in's)
-            if entry.name.startswith(f"{name}.{kind}-") and not _alive(
+            if entry.name.startswith(f"{name}.{kind}-") and not process_alive(
                     entry.name[len(name) + len(kind) + 2:].split("-")[0]):
                 leftovers.append((kind, entry.path))
     restored = False
@@ -159,7 +159,7 @@ def recover(modelPath):
     return restored
 
 
-def _alive(pid):
+def process_alive(pid):
     """Whether the process numbered pid (text) is running; False for no number."""
     if not pid.isdigit():
         return False

@@ -81,6 +81,21 @@ def save_index(index, path):
             os.remove(partial)
 
 
+def remove_stale_partials(path):
+    """Remove what save_index left of path when killed mid-write (path.partial-PID of a
+    process no longer running): it would lie beside the index for good."""
+    import glob
+
+    from pyimagesearch.models.model_io import process_alive
+
+    for partial in glob.glob(f"{glob.escape(path)}.partial-*"):
+        if not process_alive(partial.rsplit("-", 1)[-1]):
+            try:
+                os.remove(partial)
+            except FileNotFoundError:
+                pass
+
+
 def is_index_file(path):
     """Whether the file at path is a gallery index of this project (of any version, for any
     model): a file that is not is never overwritten by one."""

@@ -133,12 +133,21 @@ def open_set_distances(embeddings, labels, sample=2000, seed=0):
     """The nearest-neighbour distances that tell known from unknown, measured on the gallery:
     (known, unknown). known: each image's distance to the nearest other image of its class (as
     a query of a class the gallery has); unknown: its distance to the nearest image of any
-    other class (as a query of a class the gallery lacks). Over at most `sample` images,
-    drawn with seed; classes of one image give no known distance."""
+    other class (as a query of a class the gallery lacks). Copies of one image enrolled under
+    several labels (duplicate_distance) are passed over on both sides: an image with a copy
+    under another label gives no unknown distance, and a copy of an image of the query's own
+    class is no other class's neighbour. However many copies there are, they say nothing of
+    how far an unknown face or digit lies, and would drag the threshold to zero. Over at most
+    `sample` images, drawn with seed; classes of one image give no known distance."""
     labels = np.asarray(labels)
+    embeddings = np.asarray(embeddings, np.float32)
     rows = np.arange(len(labels))
     if len(rows) > sample:
         rows = np.sort(np.random.default_rng(seed).choice(len(labels), sample, replace=False))
+    copy = duplicate_distance(embeddings)
+    nearest = min(len(labels), COPIES_PASSED_OVER + 1)
+    (distances, neighbours) = exact_search(embeddings, embeddings[rows], nearest)
+    copied = ((distances <= copy) & (labels[neighbours] != labels[rows][:, None])).any(axis=1)
     (known, unknown) = ([], [])
     for label in np.unique(labels[rows]):
         members = rows[labels[rows] == label]
@@ -148,10 +157,30 @@ def open_set_distances(embeddings, labels, sample=2000, seed=0):
             position = np.searchsorted(same, members)
             known.append(exact_search(embeddings[same], embeddings[members], 1,
                                       exclude=position)[0][:, 0])
-        if len(other):
-            unknown.append(exact_search(embeddings[other], embeddings[members], 1)[0][:, 0])
+        lone = rows[(labels[rows] == label) & ~copied]
+        if len(other) and len(lone):
+            (far, found) = exact_search(embeddings[other], embeddings[lone],
+                                        min(len(other), nearest))
+            # a neighbour that is a copy of an image of this class is not another class's
+            ownCopy = exact_search(embeddings[same], embeddings[other[found.reshape(-1)]],
+                                   1)[0][:, 0].reshape(found.shape) <= copy
+            far = np.where(ownCopy, np.inf, far).min(axis=1)
+            unknown.append(far[np.isfinite(far)])
     return (np.concatenate(known) if known else np.zeros(0),
             np.concatenate(unknown) if unknown else np.zeros(0))
+
+
+# the copies of an image under other labels that the calibration looks past: with more of
+# them, the image's nearest other-class distance is not counted at all
+COPIES_PASSED_OVER = 16
+
+
+def duplicate_distance(embeddings):
+    """The distance up to which two embeddings are one image's (the same file enrolled twice
+    under two labels): a thousandth of the embeddings' typical length, far below the distance
+    between two photos or drawings and far above the rounding that separates two copies."""
+    norms = np.linalg.norm(np.asarray(embeddings, np.float64), axis=1)
+    return 1e-3 * (float(np.median(norms)) if len(norms) else 1.0)
 
 
 # the share of queries of classes the gallery lacks that the calibrated threshold answers

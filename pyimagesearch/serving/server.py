@@ -4,16 +4,14 @@
 import asyncio
 import os
 import socket
+from concurrent.futures import Future
 
-from pyimagesearch.serving.service import RequestError
+from pyimagesearch.serving.guard import RequestGuard, new_token
+from pyimagesearch.serving.uploads import RequestError
 
 # uploads larger than this are refused (413) before they are read whole
 MOST_BYTES = 10 * 2 ** 20
 PAGE = os.path.join(os.path.dirname(__file__), "page.html")
-
-
-class TooLarge(Exception):
-    """A request body past the limit."""
 
 
 class BodyLimit:
@@ -29,28 +27,35 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.mostBytes:
             return await self.refuse(send)
-        received = 0
+        (received, exceeded, started) = (0, False, False)
 
         async def counted():
-            nonlocal received
+            # past the limit the application is told the client left, and its answer to
+            # that is replaced by 413 (raising here would reach the form parser as a 400)
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.mostBytes:
-                raise TooLarge
+                exceeded = True
+                return {"type": "http.disconnect"}
             return message
-
-        started = False
 
         async def watched(message):
             nonlocal started
+            if exceeded:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted, watched)
-        except TooLarge:
-            if not started:
-                await self.refuse(send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self.refuse(send)
 
     async def refuse(self, send):
         from starlette.responses import JSONResponse
@@ -77,11 +82,13 @@ def listening_socket(host, port):
     return listening
 
 
-def create_app(service, mostBytes=MOST_BYTES):
-    """The application answering for service (a SiameseService)."""
+def create_app(service, mostBytes=MOST_BYTES, token=None, allowedHosts=(), port=None):
+    """The application answering for service (a SiameseService): writes need token (a new
+    one when None), and only the Host names of RequestGuard (with allowedHosts) are
+    answered."""
     from fastapi import File, Form, UploadFile
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from fastapi_offline import FastAPIOffline
     from starlette.exceptions import HTTPException
 
@@ -90,6 +97,10 @@ def create_app(service, mostBytes=MOST_BYTES):
                   description="Compare two images, search a gallery, enrol and remove gallery "
                               "images with a trained siamese network.")
     app.add_middleware(BodyLimit, mostBytes=mostBytes)
+    # outermost: a request from another site is refused before its body is read
+    token = token or new_token()
+    app.state.token = token
+    app.add_middleware(RequestGuard, token=token, allowedHosts=allowedHosts, port=port)
 
     @app.exception_handler(RequestError)
     async def refused(request, error):
@@ -116,9 +127,17 @@ def create_app(service, mostBytes=MOST_BYTES):
 
     @app.exception_handler(HTTPException)
     async def http_error(request, error):
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+        # its headers too: a 405 names the methods allowed (Allow)
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
 
-    @app.get("/health")
+    async def decoded(call, *args):
+        """call(*args) in the service's few decoding threads, off the event loop (a large
+        image takes seconds), then the Future it returns, if any."""
+        answer = await asyncio.wrap_future(service.decoders.submit(call, *args))
+        return await asyncio.wrap_future(answer) if isinstance(answer, Future) else answer
+
+    @app.api_route("/health", methods=["GET", "HEAD"])
     def health():
         """The model, its score kind and threshold, and the gallery's size."""
         return service.health()
@@ -128,33 +147,55 @@ def create_app(service, mostBytes=MOST_BYTES):
     @app.post("/compare")
     async def compare(a: UploadFile = File(...), b: UploadFile = File(...)):
         """How alike two images are: score, verdict, the threshold and the kind of score."""
-        return JSONResponse(await asyncio.wrap_future(service.compare(await a.read(),
-                                                                      await b.read())))
+        return JSONResponse(await decoded(service.compare, await a.read(), await b.read()))
 
     @app.post("/search")
     async def search(image: UploadFile = File(...), top: int = Form(5)):
         """The gallery images nearest to image, and its class (null: unknown)."""
-        return JSONResponse(await asyncio.wrap_future(
-            service.search(await image.read(), top, image.filename or "query")))
+        return JSONResponse(await decoded(service.search, await image.read(), top,
+                                          image.filename or "query"))
 
     @app.post("/gallery", status_code=201)
-    def enrol(image: UploadFile = File(...), label: str = Form(...)):
-        """Add image to the gallery under label (a class, new or known)."""
-        return service.enrol(image.file.read(), label, image.filename)
+    async def enrol(image: UploadFile = File(...), label: str = Form(...)):
+        """Add image to the gallery under label (a class, new or known); needs the token."""
+        return await decoded(service.enrol, await image.read(), label, image.filename)
 
     @app.delete("/gallery/{path:path}")
     def remove(path: str):
         """Take the image at path (as /search names it) out of the gallery."""
         return service.remove(path)
 
-    @app.get("/gallery/{path:path}")
+    @app.api_route("/gallery/{path:path}", methods=["GET", "HEAD"])
     def gallery_image(path: str):
         """A gallery image, by the path /search names it with."""
-        return FileResponse(service.gallery_file(path))
+        (data, mediaType) = service.gallery_file(path)
+        return Response(data, media_type=mediaType)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse,
+                   include_in_schema=False)
     def page():
+        # the page sends the token with what it posts: it is served to this server's own
+        # Host names only (RequestGuard), which another site's page cannot read
         with open(PAGE, encoding="utf-8") as f:
-            return f.read()
+            return f.read().replace("TOKEN_PLACEHOLDER", token)
 
     return app
+
+
+def server_config(app, requestSeconds=None, mostConnections=None, level="warning"):
+    """uvicorn's Config for app: HTTP/1.1 with a deadline for each request and a cap on open
+    connections (pyimagesearch/serving/connections.py), accept errors logged once in a
+    while."""
+    import uvicorn
+
+    from pyimagesearch.serving.connections import (
+        MOST_CONNECTIONS,
+        REQUEST_SECONDS,
+        guarded_protocol,
+        quiet_accept_errors,
+    )
+
+    quiet_accept_errors()
+    protocol = guarded_protocol(requestSeconds or REQUEST_SECONDS,
+                                mostConnections or MOST_CONNECTIONS)
+    return uvicorn.Config(app, http=protocol, log_level=level)

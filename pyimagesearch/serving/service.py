@@ -9,34 +9,29 @@ point leaves a gallery that the next start indexes right. Several processes may 
 gallery: enrolments take a lock on the gallery folder, and each search first checks that the
 index it holds is the one on disk.
 """
-import fcntl
-import io
 import os
-import re
 import secrets
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from pyimagesearch.data.model_inputs import face_model
+from pyimagesearch.serving.gallery_writes import FolderLock, with_image, without_row, write_whole
+from pyimagesearch.serving.uploads import (
+    FORMATS,
+    MOST_DECODED_BYTES,
+    MOST_PIXELS,
+    RequestError,
+    check_label,
+    image_format,
+    reencoded,
+    upload_name,
+)
 
-# uploads decoded at most this many pixels: the header says how many before anything is decoded
-MOST_PIXELS = 40_000_000
-# a label is one folder name of the gallery
-MOST_LABEL_LENGTH = 100
-# the kinds of image the server takes (Pillow reads their header), with their file extension
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp",
-           "PPM": ".ppm"}
-
-
-class RequestError(ValueError):
-    """A request the service refuses: status is the HTTP status that says why."""
-
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
+# images decoded at once, off the server's event loop (each at most MOST_DECODED_BYTES)
+DECODERS = 2
 
 
 @dataclass(frozen=True)
@@ -55,50 +50,12 @@ def file_stamp(path):
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def image_format(data, mostPixels=MOST_PIXELS):
-    """The format of an uploaded image (a key of FORMATS), from its header alone: RequestError
-    when it is not an image the server takes, or has more than mostPixels pixels (a
-    decompression bomb is refused before it is decoded)."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            (width, height, kind) = (*image.size, image.format)
-    except Image.DecompressionBombError:
-        raise RequestError(f"the image has more than {mostPixels:,} pixels", 413) from None
-    except Exception:  # Pillow raises many kinds for what is not an image
-        raise RequestError("not an image (PNG, JPEG, BMP, TIFF, WebP or PPM)", 415) from None
-    if kind not in FORMATS:
-        raise RequestError(f"{kind} images are not taken: PNG, JPEG, BMP, TIFF, WebP or PPM",
-                           415)
-    if width * height > mostPixels:
-        raise RequestError(f"the image is {width}x{height}: more than {mostPixels:,} pixels",
-                           413)
-    return kind
-
-
-def check_label(label):
-    """A label must be one plain folder name: never a path that could lead elsewhere."""
-    if (not label or len(label) > MOST_LABEL_LENGTH or label.startswith(".")
-            or re.search(r"[/\\\x00-\x1f\x7f]", label)):
-        raise RequestError(f"label {label!r} is not a class name: 1 to {MOST_LABEL_LENGTH} "
-                           f"characters, no slashes or control characters, not starting "
-                           f"with a dot")
-    return label
-
-
-def upload_name(filename, kind):
-    """The file name an upload is kept under: its own stem made safe, the format's extension."""
-    stem = os.path.splitext(os.path.basename(filename or ""))[0]
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:60] or "image"
-    return stem + FORMATS[kind]
-
-
 class SiameseService:
     """The model (and, with a gallery, its index) behind compare, search, enrol and remove."""
 
     def __init__(self, modelPath, gallery=None, indexFile=None, indexKind="auto",
-                 threshold=None, window=0.002, most=64, mostPixels=MOST_PIXELS, log=print):
+                 threshold=None, window=0.002, most=64, mostPixels=MOST_PIXELS,
+                 mostDecoded=MOST_DECODED_BYTES, mostImages=None, log=print):
         from pyimagesearch import config
         from pyimagesearch.data.model_inputs import input_loader
         from pyimagesearch.models.model_io import SiameseModel, check_threshold
@@ -110,6 +67,9 @@ class SiameseService:
         check_index_kind(indexKind)
         self.model = SiameseModel(modelPath)
         (self.modelPath, self.mostPixels, self.log) = (modelPath, mostPixels, log)
+        (self.mostDecoded, self.mostImages) = (mostDecoded, mostImages)
+        # images are decoded here, a few at a time, never on the server's event loop
+        self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="decode")
         self.metadata = self.model.metadata
         if threshold is not None:
             check_threshold(threshold, "distance", "--threshold")
@@ -137,6 +97,7 @@ class SiameseService:
         for batcher in (self.comparisons, self.searches):
             if batcher:
                 batcher.close()
+        self.decoders.shutdown(wait=False, cancel_futures=True)
 
     # --- images -----------------------------------------------------------------------------
     def decode(self, data, name="upload"):
@@ -145,7 +106,7 @@ class SiameseService:
         from pyimagesearch.data.images import decode_image
         from pyimagesearch.faces.reading import NoFaceError
 
-        kind = image_format(data, self.mostPixels)
+        kind = image_format(data, self.mostPixels, self.mostDecoded)
         size = tuple(self.metadata["input_shape"][:2])
         try:
             (image, _) = decode_image(data, name, size, False, self.metadata["color_mode"],
@@ -192,7 +153,7 @@ class SiameseService:
         from pyimagesearch.data.images import decode_photo
         from pyimagesearch.faces.reading import aligned_faces
 
-        image_format(data, self.mostPixels)
+        image_format(data, self.mostPixels, self.mostDecoded)
         try:
             (photo, _) = decode_photo(data, name, self.metadata["color_mode"])
         except ValueError as e:
@@ -227,60 +188,93 @@ class SiameseService:
     # --- the gallery ------------------------------------------------------------------------
     def enrol(self, data, label, filename=None):
         """Add an uploaded image to the gallery under label (a class, new or not): written into
-        the gallery folder, then into its index, answered by the next search. Returns its
-        record (path relative to the gallery, label, the gallery's size)."""
+        the gallery folder (re-encoded, never the client's bytes as they came), then into its
+        index, answered by the next search; an index that cannot be saved takes the image out
+        again. Returns its record (path relative to the gallery, label, the gallery's size)."""
         self._need_gallery()
-        check_label(label)
-        (image, kind) = self.decode(data, filename or "image")
+        label = check_label(label)
+        stored = reencoded(data, image_format(data, self.mostPixels, self.mostDecoded))
+        (image, kind) = self.decode(stored, filename or "image")
         folder = self._inside(os.path.join(self.gallery, label), label)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise RequestError(f"label {label!r} names a file of the gallery, not a class", 409)
         with self.writing, self._locked():
             state = self._current()
+            if self.mostImages is not None and len(state.index) >= self.mostImages:
+                raise RequestError(f"the gallery holds {len(state.index):,} images, the most "
+                                   f"this server takes (--most-gallery-images)", 409)
             os.makedirs(folder, exist_ok=True)
             name = upload_name(filename, kind)
             if os.path.exists(os.path.join(folder, name)):
                 name = f"{os.path.splitext(name)[0]}-{secrets.token_hex(4)}{FORMATS[kind]}"
             path = os.path.join(folder, name)
-            write_whole(path, data)
+            write_whole(path, stored)
             relative = os.path.relpath(path, self.gallery)
-            embedding = self.model.embed(image.reshape(1, *self.model.input_shape))[0]
-            index = with_image(state.index, relative, label, embedding, os.stat(path))
-            self._commit(index)
+            try:
+                embedding = self.model.embed(image.reshape(1, *self.model.input_shape))[0]
+                index = with_image(state.index, relative, label, embedding, os.stat(path))
+                self._commit(index)
+            except BaseException:
+                os.remove(path)  # the gallery as it was: no image its index lacks
+                raise
         return {"path": relative, "label": label, "gallery_size": len(index)}
 
     def remove(self, relative):
-        """Take an image out of the gallery (its file and its index row): RequestError 404 for
-        a path the gallery's index does not hold."""
+        """Take an image out of the gallery (its index row, then its file): RequestError 404
+        for a path the gallery's index does not hold, or whose file is gone (its row is
+        dropped then)."""
         self._need_gallery()
+        check_path(relative)
         with self.writing, self._locked():
             state = self._current()
             row = self._row(state.index, relative)
+            path = self._inside(os.path.join(self.gallery, relative), relative)
+            if not os.path.isfile(path):
+                self._drop(state.index, row, relative)
             if len(state.index) <= 2:
                 raise RequestError("the gallery needs at least two images: add another "
                                    "before removing this one", 409)
-            path = self._inside(os.path.join(self.gallery, relative), relative)
-            # the file first: a crash before the index is written leaves a file-less row,
-            # which the next start drops
-            os.remove(path)
+            # the index first: a failed write leaves both as they were, and a file without
+            # its row is indexed again at the next start
             self._commit(without_row(state.index, row))
+            os.remove(path)
         return {"removed": relative, "gallery_size": len(state.index) - 1}
 
     def gallery_file(self, relative):
-        """The file of a gallery image named by its path in the index (404 otherwise)."""
+        """(the bytes, the media type) of a gallery image named by its path in the index;
+        RequestError 404 otherwise, or when its file is gone (its row is dropped then)."""
         self._need_gallery()
+        check_path(relative)
         self._row(self._current().index, relative)
-        return self._inside(os.path.join(self.gallery, relative), relative)
+        path = self._inside(os.path.join(self.gallery, relative), relative)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except (FileNotFoundError, IsADirectoryError):
+            with self.writing, self._locked():
+                state = self._current()
+                self._drop(state.index, self._row(state.index, relative), relative)
+        return data, media_type(path)
+
+    def _drop(self, index, row, relative):
+        """Drop the row of an image whose file is gone (removed by hand), then 404."""
+        self._commit(without_row(index, row))
+        raise RequestError(f"the gallery has no image {relative} (its file is gone)", 404)
 
     def health(self):
-        record = {"model": os.path.abspath(self.modelPath), "score_kind": self.metadata["score"],
+        # names, never the server's absolute paths
+        record = {"model": os.path.basename(os.path.normpath(self.modelPath)),
+                  "score_kind": self.metadata["score"],
                   "threshold": self.metadata["threshold"],
                   "input_shape": list(self.model.input_shape), "gallery": None}
         if self.gallery is not None:
             state = self._current()
             (openSet, how) = self.open_set()
             record["gallery"] = {
-                "path": os.path.abspath(self.gallery), "images": len(state.index),
+                "path": os.path.basename(os.path.normpath(self.gallery)),
+                "images": len(state.index),
                 "classes": len(np.unique(state.index.labels)), "index": state.kind,
-                "index_file": os.path.abspath(self.indexPath),
+                "index_file": os.path.basename(self.indexPath),
                 "unknown_from_distance": None if openSet == float("inf") else openSet,
                 "unknown_threshold_chosen": how}
         return record
@@ -310,8 +304,10 @@ class SiameseService:
         return FolderLock(self.gallery)
 
     def _open_index(self):
+        from pyimagesearch.search.gallery import remove_stale_partials
         from pyimagesearch.search.gallery_search import open_gallery_index
 
+        remove_stale_partials(self.indexPath)
         (index, _) = open_gallery_index(self.model, self.load, self.gallery, self.indexPath,
                                         self.header, log=self.log)
         self._use(index)
@@ -333,8 +329,9 @@ class SiameseService:
             return state
         (index, why) = load_index(self.indexPath, self.header)
         if why:
-            raise RequestError(f"the gallery's index changed and cannot be read ({why}): "
-                               f"restart the server", 503)
+            # why may name the index file's absolute path: the client is told what, not where
+            raise RequestError(f"the gallery's index ({os.path.basename(self.indexPath)}) "
+                               f"changed and cannot be read: restart the server", 503)
         self._use(index)
         return self.state
 
@@ -347,20 +344,16 @@ class SiameseService:
         self._use(index)
 
 
-class FolderLock:
-    """An exclusive flock on a folder, waited for, for a with block: it leaves no file behind,
-    and the operating system lets go of it when the process ends, however it ends."""
+def check_path(relative):
+    """A gallery path as a client names it: RequestError 400 for one no file can have."""
+    if "\x00" in relative:
+        raise RequestError("a path holds no NUL character", 400)
 
-    def __init__(self, folder):
-        self.folder = folder
 
-    def __enter__(self):
-        self.descriptor = os.open(self.folder, os.O_RDONLY)
-        fcntl.flock(self.descriptor, fcntl.LOCK_EX)
-        return self
+def media_type(path):
+    import mimetypes
 
-    def __exit__(self, *exc):
-        os.close(self.descriptor)
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 def gathered(futures, combine):
@@ -384,37 +377,3 @@ def gathered(futures, combine):
     return done
 
 
-def write_whole(path, data):
-    """Write data at path (which must not exist) through a hidden file renamed into place: the
-    gallery never holds half an image, and scans skip the hidden file."""
-    partial = os.path.join(os.path.dirname(path), f".partial-{secrets.token_hex(6)}")
-    try:
-        with open(partial, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(partial, path)  # never replaces a file of the same name
-    finally:
-        os.remove(partial)
-
-
-def with_image(index, relative, label, embedding, stat):
-    """A new index: index with one more image, in the path order a refresh keeps."""
-    from pyimagesearch.search.gallery import GalleryIndex, changed_ns
-
-    at = int(np.searchsorted(index.paths, relative))
-    return GalleryIndex(
-        np.insert(index.embeddings, at, embedding, axis=0),
-        np.insert(index.paths.astype(object), at, relative).astype(str),
-        np.insert(index.labels.astype(object), at, label).astype(str),
-        np.insert(index.sizes, at, stat.st_size), np.insert(index.mtimes, at, changed_ns(stat)),
-        dict(index.header))
-
-
-def without_row(index, row):
-    """A new index: index without the image at row."""
-    from pyimagesearch.search.gallery import GalleryIndex
-
-    return GalleryIndex(*(np.delete(column, row, axis=0) for column in (
-        index.embeddings, index.paths, index.labels, index.sizes, index.mtimes)),
-        dict(index.header))

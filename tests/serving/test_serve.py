@@ -16,7 +16,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from conftest import ROOT, TIMEOUT, RunningServer, load_script, run_script
+from conftest import ROOT, TIMEOUT, TOKEN, RunningServer, load_script, run_script
 from test_search_siamese_network import MODEL, write_digits
 
 from pyimagesearch.data.digits import render_digit
@@ -71,7 +71,10 @@ def test_health_names_the_model_its_threshold_and_the_gallery(served):
     health = served.client.get("/health").json()
     with open(os.path.join(MODEL, "metadata.json")) as f:
         metadata = json.load(f)
-    assert health["model"] == os.path.abspath(MODEL)
+    # names, never the server's own absolute paths
+    assert health["model"] == "small_vgg_siamese_model"
+    assert health["gallery"]["path"] == "gallery" and ROOT not in json.dumps(health)
+    assert not any(os.path.isabs(str(value)) for value in health["gallery"].values())
     assert (health["score_kind"], health["threshold"]) == ("similarity", metadata["threshold"])
     assert (health["gallery"]["images"], health["gallery"]["classes"]) == (80, 8)
     assert health["gallery"]["unknown_from_distance"] > 0
@@ -223,20 +226,30 @@ def test_a_full_disk_fails_an_enrolment_in_json_and_changes_nothing(own_server, 
     assert server.client.get("/health").json()["gallery"]["images"] == 20
 
 
-def test_a_crash_between_the_image_and_its_index_loses_nothing(own_server, monkeypatch):
+def test_a_full_disk_leaves_the_gallery_and_its_index_as_they_were(own_server, monkeypatch):
     import pyimagesearch.search.gallery
 
     server = own_server()
+    gallery = server.service.gallery
+    before = sorted(os.listdir(os.path.join(gallery, "3")))
+    some = f"3/{before[0]}"
     with monkeypatch.context() as patched:
-        def crash(index, path):
-            raise OSError(5, "Input/output error")  # as if killed before the index was written
-        patched.setattr(pyimagesearch.search.gallery, "save_index", crash)
+        def full(index, path):
+            raise OSError(28, "No space left on device")
+        patched.setattr(pyimagesearch.search.gallery, "save_index", full)
+        # an enrolment whose index cannot be saved takes its image out again
         assert server.client.post("/gallery", files={"image": digit(9, 1)},
                                   data={"label": "nine"}).status_code == 500
-    # the image is in the folder: the next start indexes it
+        assert not os.listdir(os.path.join(gallery, "nine"))
+        # a removal whose index cannot be saved keeps the file and its row
+        assert server.client.delete(f"/gallery/{some}").status_code == 500
+        assert server.client.get(f"/gallery/{some}").status_code == 200
+    assert sorted(os.listdir(os.path.join(gallery, "3"))) == before
+    search = server.client.post("/search", files={"image": digit(3, 5)}, data={"top": "80"})
+    assert some in [n["path"] for n in search.json()["neighbours"]]
+    # and the next start finds what the last one served
     server = own_server()
-    assert server.client.get("/health").json()["gallery"]["images"] == 21
-    assert server.client.post("/search", files={"image": digit(9, 7)}).json()["answer"] == "nine"
+    assert server.client.get("/health").json()["gallery"]["images"] == 20
 
 
 def test_a_label_never_leads_outside_the_gallery(own_server, tmp_path):
@@ -331,9 +344,10 @@ def test_workers_share_one_gallery(tmp_path):
     with socket.socket() as probe:  # a free port (--workers needs one of its own)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with script_server(tmp_path, "--gallery", gallery, "--port", port, "--workers", 2) as (
-            url, _):
-        client = httpx.Client(base_url=url, timeout=TIMEOUT)
+    with script_server(tmp_path, "--gallery", gallery, "--port", port, "--workers", 2,
+                       "--token", TOKEN) as (url, _):
+        client = httpx.Client(base_url=url, timeout=TIMEOUT,
+                              headers={"Authorization": f"Bearer {TOKEN}"})
         deadline = time.monotonic() + TIMEOUT
         while True:  # the workers load the model after the port is open
             try:
