@@ -138,7 +138,7 @@ def search_gallery(args, model, load, index, names, queries, photos=None):
     if args.top > len(index):
         print(f"[INFO] --top {args.top} is more than the gallery's {len(index)} images: "
               f"showing all {len(index)}")
-    (threshold, how) = open_set_threshold(args.threshold, index)
+    (threshold, how) = open_set_threshold(args.threshold, index, model.metadata)
     print(f"[INFO] {kind} search; a query is unknown from distance {threshold:.4f} ({how})")
     if photos is not None:
         return answer_faces(model, load, index, args.gallery, names, photos, args.top, kind,

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import add_record_argument, write_record
+from benchmarks.common import add_record_argument, describe_cpu, write_record
 from pyimagesearch.data.image_folders import scan_classes
 from pyimagesearch.data.images import load_image
 from pyimagesearch.search.oneshot_runs import mean_with_interval, read_runs, score_runs
@@ -38,6 +38,9 @@ def parse_args():
                     help="one-shot runs of the held-out people (tools.make_oneshot_runs)")
     ap.add_argument("--enrolled", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--model", default=None,
+                    help="a face model (--images faces) whose time to embed a face is measured "
+                         "beside the time to find and align it (default: none)")
     ap.add_argument("--components", type=int, default=100,
                     help="eigenfaces kept (default: 100)")
     add_record_argument(ap)
@@ -85,6 +88,41 @@ def dlib_embedder():
     return embed
 
 
+def time_faces(paths, modelPath, repeats=3):
+    """Milliseconds a photo (the median of `repeats` passes over paths): reading it, finding
+    its faces and aligning them (at the model's size, or 64x64), and the model's own time to
+    embed its face, one photo at a time as the search script and the server meet them."""
+    from pyimagesearch.data.images import load_photo
+    from pyimagesearch.faces.reading import aligned_faces
+
+    model = None
+    size = SIZE
+    if modelPath:
+        from pyimagesearch.models.model_io import SiameseModel
+
+        model = SiameseModel(modelPath)
+        size = tuple(model.input_shape[:2])
+    (finding, embedding) = ([], [])
+    for _ in range(repeats):
+        (found, embedded) = (0.0, 0.0)
+        for path in paths:
+            start = time.perf_counter()
+            (faces, _) = aligned_faces(load_photo(path), size)
+            found += time.perf_counter() - start
+            if model is not None:
+                start = time.perf_counter()
+                model.embed(faces[0].reshape(1, *model.input_shape))
+                embedded += time.perf_counter() - start
+        finding.append(1000 * found / len(paths))
+        embedding.append(1000 * embedded / len(paths))
+    timed = {"find_and_align": float(np.median(finding))}
+    if model is not None:
+        timed["embed"] = float(np.median(embedding))
+    print(f"[RESULT] per photo: finding and aligning its faces {timed['find_and_align']:.2f} "
+          f"ms" + (f", the model embedding one {timed['embed']:.2f} ms" if model else ""))
+    return timed
+
+
 def measure(name, embed, threshold, runs, people, labels, args):
     start = time.perf_counter()
     scored = score_runs(runs, embed)
@@ -105,6 +143,7 @@ def main():
     args = parse_args()
     from sklearn.decomposition import PCA
 
+    print(f"[INFO] {describe_cpu()}")
     runs = read_runs(args.runs)
     (trainPaths, trainLabels) = with_faces(*scan_classes(args.train, log=lambda line: None)[:2])
     (paths, labels, names) = scan_classes(args.people, log=lambda line: None)
@@ -126,6 +165,7 @@ def main():
                                               list(paths), labels, args)
     else:
         print("[INFO] face_recognition is not installed: its row is left out")
+    results["time_per_photo_ms"] = time_faces(paths, args.model)
     write_record(args.json, "benchmarks.benchmark_faces",
                  {"size": list(SIZE), "components": args.components, "seed": args.seed,
                   **results})

@@ -281,3 +281,25 @@ class RunningServer:
         self.server.should_exit = True
         self.thread.join(TIMEOUT)
         self.service.close()
+
+
+# NASA's portrait of an astronaut (public domain): the one real face photo the tests hold
+ASTRONAUT = os.path.join(ROOT, "tests", "faces", "astronaut.jpg")
+
+
+def write_people(root, perPerson=8):
+    """Two made-up "people" (the astronaut photo and its mirror, moved and under other
+    light) of perPerson photos each in class folders under root, and a photo without a face
+    among the first one's."""
+    import cv2
+
+    photo = cv2.imread(ASTRONAUT)
+    rng = np.random.default_rng(0)
+    for (person, flip) in (("collins", False), ("mirrored", True)):
+        os.makedirs(root / person)
+        for i in range(perPerson):
+            light = rng.uniform(0.6, 1.3)
+            shifted = np.roll(photo, int(rng.integers(-10, 10)), axis=1)
+            image = np.clip(shifted.astype(np.float32) * light, 0, 255).astype(np.uint8)
+            cv2.imwrite(str(root / person / f"{i}.jpg"), image[:, ::-1] if flip else image)
+    cv2.imwrite(str(root / "collins" / "wall.png"), np.full((64, 64), 90, np.uint8))

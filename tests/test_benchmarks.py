@@ -1,8 +1,9 @@
 import json
+import os
 import re
 
 import pytest
-from conftest import run_script
+from conftest import run_script, write_people
 
 
 def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz, tmp_path):
@@ -171,3 +172,21 @@ def test_serve_benchmark_reports_each_endpoint_and_load(tmp_path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
     assert len(rows) == 4 and "/compare" in rows[0] and "/search" in rows[3]
     assert all("no batching" in row and " 0 errors" in row for row in rows), rows
+
+
+def test_faces_benchmark_measures_the_anchors_as_a_model_is_measured(tmp_path):
+    for folder in ("train", "heldout"):
+        write_people(tmp_path / folder, perPerson=4)
+        os.remove(tmp_path / folder / "collins" / "wall.png")
+    assert run_script("tools.make_oneshot_runs", "--dataset", tmp_path / "heldout",
+                      "--ways", 2, "--runs", 2, "--output", tmp_path / "runs").returncode == 0
+    result = run_script("benchmarks.benchmark_faces", "--train", tmp_path / "train",
+                        "--people", tmp_path / "heldout", "--runs", tmp_path / "runs",
+                        "--enrolled", 1, "--components", 4, "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_faces")
+    for anchor in ("pixels", "eigenfaces"):
+        assert 0 <= figures[anchor]["oneshot_runs"]["accuracy"] <= 1
+        assert set(figures[anchor]["verification"]) >= {"roc_auc", "eer"}
+        assert figures[anchor]["open_set"]["enrolled"] in (["collins"], ["mirrored"])
+    assert figures["time_per_photo_ms"]["find_and_align"] > 0

@@ -204,10 +204,14 @@ def measure_people(model, args):
     print(f"[INFO] {len(names)} people, {len(paths)} photos: every pair of them, ROC AUC "
           f"{verified['roc_auc']:.4f}, equal error rate {verified['eer']:.4f}; accuracy "
           f"{verified['accuracy']:.4f} at the model's threshold {threshold:.4f}")
-    opened = open_set(embeddings, people, threshold, args.enrolled, args.seed)
-    print(f"[INFO] open set, {args.enrolled} of them enrolled with one photo each: "
-          f"{opened['known_right']:.4f} of their other photos named right, "
-          f"{opened['unknown_rejected']:.4f} of the others' photos answered unknown")
+    # the open set at the model's own open-set distance where it has one (a face model's)
+    openThreshold = (args.threshold if args.threshold is not None else
+                     model.metadata.get("open_set_threshold") or threshold)
+    opened = open_set(embeddings, people, openThreshold, args.enrolled, args.seed)
+    print(f"[INFO] open set, {args.enrolled} of them enrolled with one photo each, unknown "
+          f"from distance {openThreshold:.4f}: {opened['known_right']:.4f} of their other "
+          f"photos named right, {opened['unknown_rejected']:.4f} of the others' photos "
+          f"answered unknown")
     return {"people": {"folder": args.people, "people": len(names), "photos": len(paths)},
             "verification": verified, "open_set": opened}
 

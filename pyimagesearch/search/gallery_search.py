@@ -57,13 +57,18 @@ def calibrate(index):
     index.header["open_set"] = calibrate_gallery(index.embeddings, index.labels)
 
 
-def open_set_threshold(threshold, index):
-    """(threshold, how it was chosen): the one given, or calibrated on the gallery (on at
-    most 2,000 of its images, seeded: the same gallery gives the same threshold)."""
+def open_set_threshold(threshold, index, metadata=None):
+    """(threshold, how it was chosen): the one given; a face model's own (chosen on the
+    validation photos of the people it trained on: a gallery of one photo a person has no
+    distances of its own to choose by); or calibrated on the gallery (on at most 2,000 of its
+    images, seeded: the same gallery gives the same threshold)."""
     from pyimagesearch.search.index import REJECT_UNKNOWN
 
     if threshold is not None:
         return threshold, "--threshold"
+    if (metadata or {}).get("open_set_threshold") is not None:
+        return (metadata["open_set_threshold"], "the face model's, calibrated on the "
+                "validation photos of the people it trained on")
     if index.header["open_set"] is None:
         # one class: no other class to tell the distance of an unknown query by
         return float("inf"), ("the gallery has one class, so nothing tells an unknown query "

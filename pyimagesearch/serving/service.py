@@ -170,7 +170,7 @@ class SiameseService:
         from pyimagesearch.search.gallery_search import answer_queries, open_set_threshold
 
         state = self._current()
-        (threshold, _) = open_set_threshold(self.threshold, state.index)
+        (threshold, _) = open_set_threshold(self.threshold, state.index, self.metadata)
         most = max(top for (_, top, _) in queries)
         results = answer_queries(self.model, self.load, state.index, self.gallery,
                                  [name for (_, _, name) in queries],
@@ -183,7 +183,8 @@ class SiameseService:
         """(the distance from which a query is unknown, how it was chosen)."""
         from pyimagesearch.search.gallery_search import open_set_threshold
 
-        return open_set_threshold(self.threshold, self._current().index)
+        return open_set_threshold(self.threshold, self._current().index,
+                                  self.metadata)
 
     # --- the gallery ------------------------------------------------------------------------
     def enrol(self, data, label, filename=None):

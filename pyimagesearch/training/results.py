@@ -36,7 +36,31 @@ def evaluate(model, data, pairs, args):
         choice["threshold_chosen_on"] = (f"validation split: {len(data.validation[1])} "
                                          f"training images ({args.validation_split:g}), "
                                          f"seed {args.seed}")
+    if data.kind == "faces":
+        choice["open_set_threshold"] = open_set_on_validation(model, data)
     return evaluation, choice
+
+
+def open_set_on_validation(model, data):
+    """For a face model: the distance from which a face is "unknown", calibrated on the
+    validation photos of the people it trained on as a gallery's is on the gallery
+    (pyimagesearch.search.index.calibrate_gallery: 90% of the faces of people left out
+    rejected). A gallery of one photo a person has no distances of its own to choose by."""
+    import numpy as np
+
+    from pyimagesearch.data.pairs import embed_images
+    from pyimagesearch.search.index import calibrate_gallery
+
+    (images, labels) = data.validation
+    sister = model.get_layer("sister_network")
+    embeddings = embed_images(lambda batch: sister(batch, training=False), images,
+                              np.arange(len(labels)))
+    calibrated = calibrate_gallery(embeddings, labels)
+    if calibrated is None:
+        return None
+    print(f"[INFO] open set: a face is unknown from distance {calibrated[0]:.4f} (calibrated "
+          f"on the validation photos)")
+    return calibrated[0]
 
 
 def model_metadata(args, data, evaluation, choice, precision, augmentation, epochsRun,

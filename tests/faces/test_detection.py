@@ -4,12 +4,11 @@ import os
 import cv2
 import numpy as np
 import pytest
+from conftest import ASTRONAUT
 
 from pyimagesearch.data.images import load_image
 from pyimagesearch.faces.detection import DETECTOR_FILE, detect_faces, detector_record
 from pyimagesearch.faces.reading import aligned_faces, largest_face
-
-ASTRONAUT = os.path.join(os.path.dirname(__file__), "astronaut.jpg")
 
 
 def astronaut(scale=1.0):

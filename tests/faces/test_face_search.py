@@ -9,12 +9,10 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import RunningServer, load_script
+from conftest import ASTRONAUT, RunningServer, load_script
 from test_search_siamese_network import MODEL
 
 from pyimagesearch.models.model_io import update_metadata
-
-ASTRONAUT = os.path.join(os.path.dirname(__file__), "astronaut.jpg")
 
 
 @pytest.fixture(scope="module")
