@@ -86,10 +86,12 @@ def decode_image(data, path, size=(28, 28), prepare=False, colorMode="grayscale"
         from pyimagesearch.faces.reading import largest_face
 
         try:
-            return largest_face(image, size), notes + ["face found and aligned"]
+            (face, count) = largest_face(image, size)
         except ValueError as e:
             # NoFaceError stays itself: the server answers it 422, not 415
             raise type(e)(f"{path} {e}") from None
+        return face, notes + ["face found and aligned" if count == 1 else
+                              f"the largest of {count} faces taken, the others left out"]
     if prepare:
         try:
             (image, prepared) = prepare_digit(image)

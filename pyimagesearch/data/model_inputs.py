@@ -57,6 +57,10 @@ def load_input_images(paths, folder, size, prepare, colorMode="grayscale", requi
             print(f"[WARNING] skipping {e}")
             continue
         name = os.path.relpath(path, folder) if folder else os.path.basename(path)
+        for note in notes:
+            if note.startswith("the largest of"):
+                # a gallery photo of a group enrols one of them: say which is kept
+                print(f"[WARNING] {name}: {note}")
         if notes:
             noted.append((name, notes))
         names.append(name)

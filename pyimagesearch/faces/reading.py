@@ -39,8 +39,9 @@ def aligned_faces(image, size, maxFaces=MAX_FACES):
 
 
 def largest_face(image, size):
-    """The photo's largest face, aligned at size; NoFaceError when there is none."""
+    """(the photo's largest face aligned at size, how many faces it holds); NoFaceError when
+    there is none."""
     (faces, _) = aligned_faces(image, size, maxFaces=MAX_FACES)
     if not faces:
         raise NoFaceError("holds no face the detector finds (large enough to align)")
-    return faces[0]
+    return faces[0], len(faces)

@@ -45,6 +45,8 @@ def photos(tmp_path_factory):
             image = cv2.imread(ASTRONAUT).astype(np.float32) * brightness
             image = np.clip(image[:, ::-1] if flip else image, 0, 255).astype(np.uint8)
             cv2.imwrite(str(gallery / person / f"{i}.png"), image)
+    # a group photo in the gallery: its largest face is enrolled, with a warning
+    cv2.imwrite(str(gallery / "collins" / "group.png"), photo_of_faces((1.0, 2.0, 1.5)))
     queries = root / "queries"
     os.makedirs(queries)
     cv2.imwrite(str(queries / "group.png"), photo_of_faces((1.0, 2.0, 1.5)))
@@ -60,7 +62,8 @@ def test_every_face_of_a_photo_is_answered_largest_first(face_model, photos, tmp
         "--gallery", str(gallery), "--query", str(queries), "--model", face_model,
         "--output", str(tmp_path / "out"), "--json", str(tmp_path / "r.json"), "--top", "2"])
     out = capsys.readouterr().out
-    assert "wall.png: no face found" in out and "embedded 6" in out
+    assert "wall.png: no face found" in out and "embedded 7" in out
+    assert "[WARNING] collins/group.png: the largest of 3 faces taken" in out
     records = {os.path.basename(r["query"]): r
                for r in json.loads((tmp_path / "r.json").read_text())["queries"]}
     group = records["group.png"]
