@@ -1,6 +1,7 @@
-"""The anchors a face model is measured against, on the same people and runs: raw pixels of
-the aligned faces, eigenfaces fit on the people trained on, and the face_recognition library
-(dlib's ResNet embedder, trained elsewhere on thousands of people), where it is installed
+"""The anchors a face model is measured against, on the same people and runs: the pixels of
+the photos as they are, and of the aligned faces, eigenfaces fit on the people trained on, and
+the face_recognition library (dlib's ResNet embedder, trained elsewhere on thousands of
+people), where it is installed
 (`pip install dlib-bin face_recognition_models` then `pip install --no-deps face_recognition`:
 the benchmark's dependency, never the project's).
 
@@ -51,6 +52,11 @@ def aligned(paths):
     """The photos' largest faces, aligned and light-normalised as a face model reads them,
     flattened."""
     return np.stack([load_image(path, SIZE, faces=True)[0].reshape(-1) for path in paths])
+
+
+def photo_pixels(paths):
+    """The photos as they are, resized to SIZE, flattened: no face found, aligned or lit."""
+    return np.stack([load_image(path, SIZE)[0].reshape(-1) for path in paths])
 
 
 def with_faces(paths, labels):
@@ -152,7 +158,8 @@ def main():
           f"{len(names)} held-out people, {len(runs)} runs")
     trainPixels = aligned(trainPaths)
     eigenfaces = PCA(args.components, random_state=0).fit(trainPixels)
-    anchors = [("pixels", aligned, trainPixels),
+    anchors = [("photo_pixels", photo_pixels, photo_pixels(trainPaths)),
+               ("pixels", aligned, trainPixels),
                ("eigenfaces", lambda p: eigenfaces.transform(aligned(p)),
                 eigenfaces.transform(trainPixels))]
     results = {}

@@ -185,7 +185,7 @@ def test_faces_benchmark_measures_the_anchors_as_a_model_is_measured(tmp_path):
                         "--enrolled", 1, "--components", 4, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stdout + result.stderr
     figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_faces")
-    for anchor in ("pixels", "eigenfaces"):
+    for anchor in ("photo_pixels", "pixels", "eigenfaces"):
         assert 0 <= figures[anchor]["oneshot_runs"]["accuracy"] <= 1
         assert set(figures[anchor]["verification"]) >= {"roc_auc", "eer"}
         assert figures[anchor]["open_set"]["enrolled"] in (["collins"], ["mirrored"])
