@@ -2,6 +2,8 @@
 import keras
 from keras import layers
 
+from pyimagesearch.models.layers import check_builder_arguments
+
 
 def build_conv4_model(inputShape, embeddingDim=48):
     """Build the few-shot learning literature's sister network ("Conv-4", Vinyals et al.
@@ -12,10 +14,7 @@ def build_conv4_model(inputShape, embeddingDim=48):
     linear Dense(embeddingDim) and normalisation to unit length: 115,312 parameters for
     28x28x1. The same filters at every depth keep it small and fast.
     """
-    if len(inputShape) != 3:
-        raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
-    if int(embeddingDim) < 1:
-        raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")
+    check_builder_arguments(inputShape, embeddingDim)
     if min(inputShape[:2]) < 16:
         raise ValueError(f"conv4 takes images of at least 16x16 (four poolings), got "
                          f"{inputShape[0]}x{inputShape[1]}")

@@ -2,7 +2,7 @@
 import keras
 from keras import layers
 
-from pyimagesearch.models.layers import FlipAveraging
+from pyimagesearch.models.layers import FlipAveraging, check_builder_arguments
 
 # the grid of features the embedding is made from: a 64x64 face's own after four poolings
 GRID = (4, 4)
@@ -28,10 +28,7 @@ def build_face_residual(inputShape, embeddingDim=48):
     by 2x2 max-pooling, the 4x4 grid of features flattened (where a feature lies on an aligned
     face tells who it is: the eyes are always at the same place), dropout, a linear
     Dense(embeddingDim) and normalisation to unit length."""
-    if len(inputShape) != 3:
-        raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
-    if int(embeddingDim) < 1:
-        raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")
+    check_builder_arguments(inputShape, embeddingDim)
     inputs = keras.Input(inputShape)
     x = inputs
     for filters in (32, 64, 128, 256):

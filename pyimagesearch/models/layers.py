@@ -156,3 +156,12 @@ class FlipAveraging(keras.layers.Layer):
     def from_config(cls, config):
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+def check_builder_arguments(inputShape, embeddingDim):
+    """What every sister network's builder refuses (ValueError): a shape that is not
+    (height, width, channels), an embedding length below 1."""
+    if len(inputShape) != 3:
+        raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
+    if int(embeddingDim) < 1:
+        raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")

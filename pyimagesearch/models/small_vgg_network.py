@@ -2,6 +2,8 @@
 import keras
 from keras import layers
 
+from pyimagesearch.models.layers import check_builder_arguments
+
 # the grid of features the embedding is made from: a 28x28 digit's own after three poolings
 GRID = (3, 3)
 
@@ -18,10 +20,7 @@ def build_small_vgg_model(inputShape, embeddingDim=48):
     tutorial's network averages features of 7x7-pixel patches; batch normalisation replaces
     dropout and lets it train at a high rate.
     """
-    if len(inputShape) != 3:
-        raise ValueError(f"inputShape must be (height, width, channels), got {inputShape!r}")
-    if int(embeddingDim) < 1:
-        raise ValueError(f"embeddingDim must be a positive integer, got {embeddingDim!r}")
+    check_builder_arguments(inputShape, embeddingDim)
 
     inputs = keras.Input(inputShape)
     x = inputs

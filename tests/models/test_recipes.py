@@ -28,16 +28,19 @@ def test_the_tutorial_comes_first_and_every_builder_builds_a_sister_network():
 def test_recipe_defaults_and_help_come_from_the_tables():
     assert recipes.recipe_defaults("epochs") == (
         f"100 for tutorial, 12 for small_vgg, {ARCHITECTURES['conv4'].epochs} for conv4, "
-        f"{ARCHITECTURES['characters'].epochs} for characters")
-    assert recipes.recipe_defaults("pairs") == \
-        "drawn for tutorial, in_batch for small_vgg, in_batch for conv4, in_batch for characters"
+        f"{ARCHITECTURES['characters'].epochs} for characters, "
+        f"{ARCHITECTURES['faces'].epochs} for faces")
+    assert recipes.recipe_defaults("pairs") == (
+        "drawn for tutorial, in_batch for small_vgg, in_batch for conv4, in_batch for "
+        "characters, in_batch for faces")
     assert recipes.recipe_defaults("augment") == \
-        "off for tutorial, on for small_vgg, on for conv4, on for characters"
+        "off for tutorial, on for small_vgg, on for conv4, on for characters, on for faces"
     assert recipes.recipe_defaults("margin") == \
         "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
     assert recipes.recipe_defaults("mining") == \
         "semi_hard for triplet, semi_hard for triplet_views"
-    assert recipes.recipe_defaults("embedding_dim") == "48 for every architecture"
+    assert recipes.recipe_defaults("embedding_dim") == (
+        "48 for tutorial, 48 for small_vgg, 48 for conv4, 48 for characters, 128 for faces")
     assert recipes.choices_help(LOSSES).startswith("binary_crossentropy (default: ")
     with pytest.raises(ValueError,
                        match="architecture must be one of tutorial, small_vgg, conv4, characters"):
