@@ -256,3 +256,18 @@ def test_copies_of_one_image_under_other_labels_leave_the_open_set_meaningful(se
         "answer"] for d in range(1, 4)]
     assert answers == ["1", "2", "3"]
     print(json.dumps({"before": before, "after": after}))
+
+
+def test_accept_errors_are_logged_once_in_a_while():
+    import logging
+
+    from pyimagesearch.serving.connections import OnceInAWhile
+
+    quiet = OnceInAWhile(every=60)
+
+    def record(message):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None, None)
+    accept = "socket.accept() out of system resource"
+    assert quiet.filter(record(accept))
+    assert not any(quiet.filter(record(accept)) for _ in range(1000))
+    assert quiet.filter(record("Task exception was never retrieved"))
