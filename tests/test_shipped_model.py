@@ -7,7 +7,7 @@ from conftest import ROOT, run_script
 
 from pyimagesearch import config
 from pyimagesearch.data.digits import EXAMPLE_LABELS
-from pyimagesearch.data.images import list_image_paths, load_image
+from pyimagesearch.data.images import decode_image, list_image_paths, load_image
 from pyimagesearch.models.model_io import SiameseModel
 from pyimagesearch.models.recipes import output_paths
 from pyimagesearch.search.evaluation import evaluate_pairs
@@ -111,3 +111,38 @@ def test_the_shipped_omniglot_model_takes_drawings_as_they_come(tmp_path):
     same = np.array([[os.path.dirname(a) == os.path.dirname(b) for b in paths] for a in paths])
     np.fill_diagonal(same, False)
     assert distances[same].mean() < distances[~same & ~np.eye(len(paths), dtype=bool)].mean()
+
+
+FACES = os.path.join(ROOT, config.BASE_OUTPUT, "faces_siamese_model")
+
+
+def test_the_shipped_face_model_reads_a_face_however_the_photo_frames_it():
+    # NASA's astronaut photo (public domain), not a face of the databases it trained on
+    import cv2
+    from conftest import ASTRONAUT
+
+    from pyimagesearch.faces.detection import detector_record
+
+    model = SiameseModel(FACES)
+    metadata = model.metadata
+    assert (metadata["images"], metadata["architecture"], metadata["loss"]) == (
+        "faces", "faces", "nca")
+    assert len(metadata["class_names"]) == 78
+    assert metadata["face_detector"] == detector_record()
+    assert 0 < metadata["open_set_threshold"] < metadata["threshold"]
+    photo = cv2.imread(ASTRONAUT)
+    framings = {"as it is": photo, "four times larger": cv2.resize(photo, None, fx=4, fy=4),
+                "mirrored": photo[:, ::-1], "darker": (photo * 0.5).astype(np.uint8),
+                "turned": cv2.warpAffine(photo, cv2.getRotationMatrix2D((128, 128), 15, 1.0),
+                                         (256, 256), borderMode=cv2.BORDER_REPLICATE)}
+    faces = []
+    for image in framings.values():
+        data = cv2.imencode(".png", image)[1]
+        faces.append(decode_image(data, "photo", model.input_shape[:2], faces=True)[0])
+    embeddings = model.embed(np.stack(faces)[..., np.newaxis])
+    distances = np.linalg.norm(embeddings - embeddings[0], axis=1)
+    # each is her, at the model's threshold
+    assert (distances < metadata["threshold"]).all(), dict(zip(framings, distances))
+    # an aligned face and its mirror image are one embedding (each is embedded with the other)
+    mirrored = model.embed(np.stack([faces[0], faces[0][:, ::-1]])[..., np.newaxis])
+    np.testing.assert_allclose(mirrored[0], mirrored[1], atol=1e-4)
