@@ -72,7 +72,7 @@ def test_help_explains_every_flag():
                  "--learning-rate", "--schedule", "--weight-decay", "--worker-timeout",
                  "--resample-pairs", "--verbose"):
         assert flag in result.stdout
-    assert "--architecture {tutorial,small_vgg,conv4,characters}" in result.stdout
+    assert "--architecture {tutorial,small_vgg,conv4,characters,faces}" in result.stdout
     assert "--image-size HEIGHT WIDTH" in result.stdout
     assert "--color-mode {grayscale,rgb}" in result.stdout
     assert "--cache-images {auto,always,never}" in result.stdout
