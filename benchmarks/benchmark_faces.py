@@ -60,16 +60,17 @@ def photo_pixels(paths):
 
 
 def with_faces(paths, labels):
-    """The photos in which a face is found, and their labels, as training keeps them."""
-    found = []
+    """(paths, labels, aligned faces flattened) of the photos in which a face is found, as
+    training keeps them: each photo read once."""
+    (kept, faces) = ([], [])
     for path in paths:
         try:
-            load_image(path, SIZE, faces=True)
-            found.append(True)
+            faces.append(load_image(path, SIZE, faces=True)[0].reshape(-1))
+            kept.append(True)
         except ValueError:
-            found.append(False)
-    found = np.array(found)
-    return list(np.asarray(paths)[found]), np.asarray(labels)[found]
+            kept.append(False)
+    kept = np.array(kept)
+    return list(np.asarray(paths)[kept]), np.asarray(labels)[kept], np.stack(faces)
 
 
 def dlib_embedder():
@@ -151,12 +152,12 @@ def main():
 
     print(f"[INFO] {describe_cpu()}")
     runs = read_runs(args.runs)
-    (trainPaths, trainLabels) = with_faces(*scan_classes(args.train, log=lambda line: None)[:2])
+    (trainPaths, trainLabels, trainPixels) = with_faces(
+        *scan_classes(args.train, log=lambda line: None)[:2])
     (paths, labels, names) = scan_classes(args.people, log=lambda line: None)
     labels = np.asarray(names)[labels]
     print(f"[INFO] {len(trainPaths)} photos of the people trained on, {len(paths)} of "
           f"{len(names)} held-out people, {len(runs)} runs")
-    trainPixels = aligned(trainPaths)
     eigenfaces = PCA(args.components, random_state=0).fit(trainPixels)
     anchors = [("photo_pixels", photo_pixels, photo_pixels(trainPaths)),
                ("pixels", aligned, trainPixels),

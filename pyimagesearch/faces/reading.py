@@ -40,8 +40,12 @@ def aligned_faces(image, size, maxFaces=MAX_FACES):
 
 def largest_face(image, size):
     """(the photo's largest face aligned at size, how many faces it holds); NoFaceError when
-    there is none."""
-    (faces, _) = aligned_faces(image, size, maxFaces=MAX_FACES)
-    if not faces:
-        raise NoFaceError("holds no face the detector finds (large enough to align)")
-    return faces[0], len(faces)
+    there is none. Only that one face is aligned."""
+    detections = detect_faces(image, MAX_FACES)
+    for (i, detection) in enumerate(detections):
+        try:
+            face = align_face(image, detection["landmarks"], size)
+        except ValueError:
+            continue  # too small to align: the next largest
+        return normalise_light(face), len(detections) - i
+    raise NoFaceError("holds no face the detector finds (large enough to align)")
