@@ -1,4 +1,5 @@
-"""Layers of our own: a cheaper Dropout, and the centring and shift averaging of drawings."""
+"""Layers of our own: a cheaper Dropout, the centring and shift averaging of drawings, the
+mirror averaging of faces and the learnt class centres of a margin softmax."""
 import keras
 
 # the random bits drawn per unit: two units per 32-bit draw
@@ -156,6 +157,37 @@ class FlipAveraging(keras.layers.Layer):
     def from_config(cls, config):
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+class ClassCentres(keras.layers.Layer):
+    """The cosine of each embedding with each of `classes` learnt class centres: (n, d)
+    embeddings in, (n, classes) cosines out. The centres are unit vectors (normalised at every
+    call), so the cosines are a margin softmax's logits over identities (CosFace, ArcFace)
+    before their scale. The layer only ever lives in a training view: a model that is saved
+    compares embeddings with each other, not with the classes it trained on."""
+
+    def __init__(self, classes, **kwargs):
+        super().__init__(**kwargs)
+        if int(classes) < 2:
+            raise ValueError(f"classes must be at least 2, got {classes!r}")
+        self.classes = int(classes)
+
+    def build(self, shape):
+        self.centres = self.add_weight(shape=(int(shape[-1]), self.classes),
+                                       initializer="glorot_normal", name="centres")
+
+    def call(self, embeddings):
+        from keras import ops
+
+        embeddings = ops.normalize(ops.cast(embeddings, self.compute_dtype), axis=1)
+        centres = ops.normalize(ops.cast(self.centres, self.compute_dtype), axis=0)
+        return ops.matmul(embeddings, centres)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], self.classes)
+
+    def get_config(self):
+        return {**super().get_config(), "classes": self.classes}
 
 
 def check_builder_arguments(inputShape, embeddingDim):

@@ -232,3 +232,28 @@ def nca_loss(labels, embeddings, temperature=NCA_TEMPERATURE):
 def compile_nca(margin=None):
     """The NCA loss; no accuracy (it sees no pairs)."""
     return nca_loss, None
+
+
+# CosFace's scale for the cosines (Wang et al. 2018): a softmax over cosines in [-1, 1] is
+# nearly flat, and the scale is what lets it be confident (the paper's 64 is for thousands of
+# identities; 30 is the common choice for tens to hundreds)
+COSFACE_SCALE = 30.0
+
+
+def cosface_loss(labels, cosines, margin=0.35, scale=COSFACE_SCALE):
+    """CosFace's large-margin cosine loss (Wang et al. 2018): the softmax over the scaled
+    cosines of each image with every class centre (ClassCentres), its own class's cosine
+    lessened by the margin first, so that an image is only counted right when it is nearer
+    its own centre than any other by the margin."""
+    labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+    cosines = ops.cast(cosines, "float32")
+    ownClass = ops.one_hot(labels, ops.shape(cosines)[1])
+    logits = scale * (cosines - margin * ownClass)
+    return ops.mean(ops.logsumexp(logits, axis=1) - ops.sum(logits * ownClass, axis=1))
+
+
+def compile_cosface(margin=0.35):
+    """CosFace's loss with this margin; no accuracy (it sees no pairs)."""
+    def cosface(labels, cosines):
+        return cosface_loss(labels, cosines, margin)
+    return cosface, None

@@ -73,6 +73,9 @@ class Loss:
     # with "pairs": the loss over every pair of a batch ("module:function", margin -> (loss,
     # metrics)) for --pairs in_batch, or None where the loss has no such form
     in_batch: object = None
+    # whether it learns a centre per training class (a margin softmax over identities): its
+    # training view scores each image against the centres, not against the other images
+    centres: bool = False
 
     def make(self, margin, mining=None, inBatch=False):
         """(Keras loss, metrics) ready for compile: for the drawn pairs (or the loss's own
@@ -172,6 +175,13 @@ LOSSES = {
         "one-shot run asks for: the model outputs the distance",
         head=None, score="distance", margin=None, threshold=0.5,
         choose_threshold=True, prefix="nca_", sampler="classes", unit_embeddings=True),
+    "cosface": Loss(
+        "cosface", "pyimagesearch.models.losses:compile_cosface",
+        "CosFace's margin softmax over the training classes: a learnt centre per class, each "
+        "image's cosine to its own lessened by the margin, as face recognition trains its "
+        "embedders; the model outputs the distance",
+        head=None, score="distance", margin=0.35, threshold=1.0, choose_threshold=True,
+        prefix="cosface_", sampler="classes", unit_embeddings=True, centres=True),
 }
 
 # how a pair loss gets its pairs (Architecture.pairs, --pairs)

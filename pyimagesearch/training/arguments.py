@@ -265,7 +265,7 @@ def fill_recipe_defaults(args):
         # the recipe's turns where they can be: class-balanced batches of square images
         square = args.image_size is None or args.image_size[0] == args.image_size[1]
         args.rotated_classes = (architecture.rotated_classes and loss.sampler == "classes"
-                                and square)
+                                and not loss.centres and square)
     for name in ("epochs", "learning_rate", "schedule", "augment", "validation_split",
                  "weight_decay", "pairs", "embedding_dim"):
         if getattr(args, name) is None:
@@ -321,9 +321,12 @@ def check_arguments(args):
     if args.mining is not None and loss_named(args.loss).mining is None:
         raise ValueError(f"--mining is for a loss that mines triplets in its batches, not "
                          f"for {args.loss}")
-    if args.rotated_classes and sampler != "classes":
-        raise ValueError(f"--rotated-classes is for the losses that make class-balanced "
-                         f"batches (triplet, triplet_views, nca), not for {args.loss}")
+    if args.rotated_classes and (sampler != "classes" or loss_named(args.loss).centres):
+        # a loss with class centres would validate the classes as they are against the
+        # centres of their turns
+        raise ValueError(f"--rotated-classes is for the losses that compare the images of "
+                         f"class-balanced batches (triplet, triplet_views, nca), not for "
+                         f"{args.loss}")
     if args.rotated_classes and args.image_size and args.image_size[0] != args.image_size[1]:
         raise ValueError("--rotated-classes turns images by quarters, so it needs square "
                          "images (--image-size N N)")

@@ -219,10 +219,15 @@ def build_and_compile(data, args, strategy):
     calls for, if any), then compile it with the loss's recipe; returns (model, trainer, the
     augmentation's kind or None, validator): with --pairs in_batch the validator is the view
     that measures the drawn validation pairs, otherwise None (the trainer does)."""
+    import functools
+
+    import numpy as np
+
     from pyimagesearch.data.augmentation import build_augmentation
     from pyimagesearch.data.samplers import steps_per_epoch
     from pyimagesearch.models.views import (
         build_anchor_model,
+        build_class_centre_model,
         build_embedding_model,
         build_in_batch_model,
         build_shared_image_model,
@@ -242,6 +247,10 @@ def build_and_compile(data, args, strategy):
     pairView = build_shared_image_model if args.strategy == "default" else build_anchor_model
     view = {"classes": build_embedding_model, "in_batch": build_in_batch_model,
             "pairs": pairView}[sampler]
+    if loss.centres:
+        # a centre for every class of the batches: each turn of --rotated-classes is one
+        classes = (int(np.max(data.train[1])) + 1) * turns(args)
+        view = functools.partial(build_class_centre_model, classes=classes)
     validator = None
     with strategy.scope():
         model = build_pair_model(data.input_shape, args.embedding_dim, head=loss.head,

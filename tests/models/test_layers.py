@@ -123,3 +123,18 @@ def test_shift_averaging_averages_nine_shifts_at_inference_only():
     np.testing.assert_allclose(layer(images, training=False), expected, atol=1e-5)
     with pytest.raises(ValueError, match="shift"):
         ShiftAveraging(network, shift=0.6)
+
+
+def test_class_centres_give_cosines_with_unit_centres():
+    from pyimagesearch.models.layers import ClassCentres
+
+    layer = ClassCentres(3)
+    embeddings = np.array([[3.0, 4.0], [0.0, -2.0]], np.float32)
+    cosines = np.asarray(layer(embeddings))
+    centres = np.asarray(layer.centres)
+    centres = centres / np.linalg.norm(centres, axis=0)
+    expected = (embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)) @ centres
+    np.testing.assert_allclose(cosines, expected, rtol=1e-5, atol=1e-6)
+    assert cosines.shape == (2, 3) and np.all(np.abs(cosines) <= 1 + 1e-6)
+    with pytest.raises(ValueError, match="at least 2"):
+        ClassCentres(1)

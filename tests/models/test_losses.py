@@ -97,3 +97,29 @@ def test_nca_loss_leaves_out_images_without_a_classmate():
     pair = float(nca_loss(np.array([0, 0]), embeddings[:2], temperature=0.1))
     # the lone image only adds itself as a far negative of the other two
     assert alone == pytest.approx(np.log(1 + np.exp(-10)), abs=2e-6) and pair < 2e-6
+
+
+def test_cosface_loss_on_hand_computed_cases():
+    from pyimagesearch.models.losses import cosface_loss
+
+    # two images, three classes: the softmax over scale * (cosine - margin at the own class)
+    cosines = np.array([[0.9, 0.1, -0.2], [0.3, 0.5, 0.4]], np.float32)
+    labels = np.array([0, 2], np.float32)
+    (scale, margin) = (30.0, 0.35)
+    logits = scale * (cosines - margin * np.eye(3)[[0, 2]])
+    expected = np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], [0, 2]])
+    assert float(cosface_loss(labels, cosines, margin, scale)) == pytest.approx(expected,
+                                                                             rel=1e-5)
+
+
+def test_cosface_margin_makes_a_near_win_cost():
+    from pyimagesearch.models.losses import cosface_loss
+
+    # the image is nearer its own centre than the other, but by less than the margin: the
+    # margin is what still makes it pay; by more than the margin it costs almost nothing
+    near = np.array([[0.6, 0.5]], np.float32)
+    far = np.array([[0.9, 0.1]], np.float32)
+    labels = np.array([0], np.float32)
+    assert float(cosface_loss(labels, near, 0.35)) > float(cosface_loss(labels, near, 0.0))
+    assert float(cosface_loss(labels, near, 0.35)) > 1.0
+    assert float(cosface_loss(labels, far, 0.35)) < 1e-3

@@ -11,6 +11,7 @@ from pyimagesearch.models.model_io import SiameseModel, save_model
 from pyimagesearch.models.recipes import ARCHITECTURES, LOSSES, Architecture, Loss, output_paths
 from pyimagesearch.models.views import (
     build_anchor_model,
+    build_class_centre_model,
     build_embedding_model,
     build_in_batch_model,
 )
@@ -36,7 +37,7 @@ def test_recipe_defaults_and_help_come_from_the_tables():
     assert recipes.recipe_defaults("augment") == \
         "off for tutorial, on for small_vgg, on for conv4, on for characters, on for faces"
     assert recipes.recipe_defaults("margin") == \
-        "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views"
+        "1.0 for contrastive, 0.5 for triplet, 0.5 for triplet_views, 0.35 for cosface"
     assert recipes.recipe_defaults("mining") == \
         "semi_hard for triplet, semi_hard for triplet_views"
     assert recipes.recipe_defaults("embedding_dim") == "48 for every architecture"
@@ -66,7 +67,8 @@ def test_every_entry_trains_a_step_and_round_trips(architecture, lossName, digit
     (lossFunction, metrics) = loss.make(loss.margin or 1.0)
     before = [w.copy() for w in model.get_weights()]
     if loss.sampler == "classes":
-        trainer = build_embedding_model(model)
+        trainer = (build_class_centre_model(model, classes=10) if loss.centres
+                   else build_embedding_model(model))
         (inputs, labels) = (x[:32], y[:32].astype(np.float32))
         if loss.views > 1:  # (class, image) rows: each image twice
             (inputs, labels) = (np.repeat(x[:16], 2, axis=0), np.stack(

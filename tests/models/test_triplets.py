@@ -98,13 +98,15 @@ def test_flags_of_the_other_kind_of_loss_are_refused(tiny_npz, capsys):
     with pytest.raises(ValueError, match="--resample-pairs is for the pair losses"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "triplet",
                                           "--resample-pairs"])
-    with pytest.raises(ValueError, match="--rotated-classes is for the losses that make"):
-        train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--rotated-classes"])
+    for loss in ("binary_crossentropy", "cosface"):
+        with pytest.raises(ValueError, match="--rotated-classes is for the losses that compare"):
+            train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", loss,
+                                              "--rotated-classes"])
     with pytest.raises(ValueError, match="needs square images"):
         train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--loss", "nca",
                                           "--rotated-classes", "--image-size", "28", "32"])
     # a recipe's turns go where they can, and nowhere else
-    for (loss, turned) in (("nca", True), ("contrastive", False)):
+    for (loss, turned) in (("nca", True), ("contrastive", False), ("cosface", False)):
         args = train_siamese_network.parse_args(["--dataset", str(tiny_npz), "--architecture",
                                                  "characters", "--loss", loss])
         assert args.rotated_classes is turned
