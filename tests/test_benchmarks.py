@@ -3,7 +3,7 @@ import os
 import re
 
 import pytest
-from conftest import run_script, write_people
+from conftest import ROOT, run_script, write_people
 
 
 def test_benchmark_compares_the_tutorials_way_with_ours(tiny_npz, tmp_path):
@@ -161,16 +161,23 @@ def test_steps_benchmark_refuses_bad_sizes():
     assert "--batch-sizes must be even" in result.stderr
 
 
-def test_serve_benchmark_reports_each_endpoint_and_load(tmp_path):
-    result = run_script("benchmarks.benchmark_serve", "--gallery-size", 20, "--clients", 1, 2,
-                        "--seconds", 0.5, "--windows", 0, "--json", tmp_path / "r.json")
+def test_serve_benchmark_reports_each_endpoint_and_load_for_each_model(tmp_path):
+    # a digit model and a face model side by side: the face model's requests are photos,
+    # each of whose faces is found and aligned
+    models = [os.path.join(ROOT, "output", name)
+              for name in ("small_vgg_siamese_model", "faces_siamese_model")]
+    result = run_script("benchmarks.benchmark_serve", "--model", *models, "--gallery-size", 16,
+                        "--clients", 1, 2, "--seconds", 0.5, "--windows", 0, "--json",
+                        tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_serve")
-    search = figures["/search, no batching, 2 clients"]
+    search = figures["faces_siamese_model: /search, no batching, 2 clients"]
     assert (f"2 clients: {search['requests_per_second']:7.1f} requests/s, p50 "
             f"{search['p50_ms']:6.1f} ms" in result.stdout)
+    assert "small_vgg_siamese_model: /compare, no batching, 1 clients" in figures
+    assert "16 photos of one face (the astronaut's) of 8 classes" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("[RESULT]")]
-    assert len(rows) == 4 and "/compare" in rows[0] and "/search" in rows[3]
+    assert len(rows) == 8 and "/compare" in rows[0] and "/search" in rows[7]
     assert all("no batching" in row and " 0 errors" in row for row in rows), rows
 
 
