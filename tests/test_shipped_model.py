@@ -126,7 +126,7 @@ def test_the_shipped_face_model_reads_a_face_however_the_photo_frames_it():
     model = SiameseModel(FACES)
     metadata = model.metadata
     assert (metadata["images"], metadata["architecture"], metadata["loss"]) == (
-        "faces", "faces", "nca")
+        "faces", "faces", "cosface")
     assert len(metadata["class_names"]) == 78
     assert metadata["face_detector"] == detector_record()
     assert 0 < metadata["open_set_threshold"] < metadata["threshold"]
