@@ -17,6 +17,7 @@ also finds and aligns the photo's face.
 """
 import argparse
 import asyncio
+import functools
 import os
 import platform
 import subprocess
@@ -44,10 +45,15 @@ def write_gallery(folder, size, faces=False, seed=0):
         cv2.imwrite(os.path.join(folder, str(label), name), image)
 
 
+@functools.cache
+def astronaut():
+    return cv2.imread(os.path.join(ROOT, "tests", "faces", "astronaut.jpg"))
+
+
 def face_photo(person, rng):
     """The astronaut photo (one face) as made-up person number `person`: mirrored or not,
     under one of four lights, moved by a few pixels."""
-    photo = cv2.imread(os.path.join(ROOT, "tests", "faces", "astronaut.jpg"))
+    photo = astronaut()
     light = (0.6, 0.8, 1.0, 1.2)[person % 4] * rng.uniform(0.95, 1.05)
     moved = np.roll(photo, int(rng.integers(-10, 10)), axis=1)
     image = np.clip(moved.astype(np.float32) * light, 0, 255).astype(np.uint8)

@@ -125,15 +125,13 @@ def build_embedding_model(pairModel, augmentation=None):
 
 
 def build_class_centre_model(pairModel, augmentation=None, classes=2):
-    """A training view of pairModel for a margin softmax over identities (CosFace): a batch
-    of images in (augmented first, when given), the cosine of each one's embedding with each
-    of `classes` learnt class centres out (float32). It shares the sister network with
-    pairModel; the centres live in this view only, so the model that is saved never holds
-    the identities it trained on."""
+    """A training view of pairModel for a margin softmax over identities (CosFace): the
+    embedding view (build_embedding_model) with the cosine of each image's embedding with
+    each of `classes` learnt class centres out (float32). The centres live in this view only,
+    so the model that is saved never holds the identities it trained on."""
     from pyimagesearch.models.layers import ClassCentres
 
-    sister = pairModel.get_layer("sister_network")
-    inputs = keras.Input(shape=tuple(pairModel.inputs[0].shape[1:]), name="images")
-    images = augmentation(inputs) if augmentation is not None else inputs
-    outputs = ClassCentres(classes, dtype="float32", name="class_centres")(sister(images))
-    return keras.Model(inputs=inputs, outputs=outputs, name="siamese_class_centre_view")
+    embedding = build_embedding_model(pairModel, augmentation)
+    outputs = ClassCentres(classes, dtype="float32", name="class_centres")(embedding.output)
+    return keras.Model(inputs=embedding.input, outputs=outputs,
+                       name="siamese_class_centre_view")

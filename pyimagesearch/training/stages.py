@@ -248,9 +248,8 @@ def build_and_compile(data, args, strategy):
     view = {"classes": build_embedding_model, "in_batch": build_in_batch_model,
             "pairs": pairView}[sampler]
     if loss.centres:
-        # a centre for every class of the batches: each turn of --rotated-classes is one
-        classes = (int(np.max(data.train[1])) + 1) * turns(args)
-        view = functools.partial(build_class_centre_model, classes=classes)
+        view = functools.partial(build_class_centre_model,
+                                 classes=int(np.max(data.train[1])) + 1)
     validator = None
     with strategy.scope():
         model = build_pair_model(data.input_shape, args.embedding_dim, head=loss.head,
