@@ -7,6 +7,7 @@ and `score_embeddings` (a pair of embedding batches in, their scores out). Besid
 metadata.json says how to read the scores; it describes the model, the SavedModel's own
 signature decides its input.
 """
+import contextlib
 import errno
 import json
 import math
@@ -30,9 +31,34 @@ class ModelError(ValueError):
 
 
 def export_model(model, path, invert=False):
-    """Write the pair model as a SavedModel at path with the `serve` and `embed` endpoints.
-    With invert (a model trained on dark ink on light paper, read inverted), both endpoints
-    take the images as they are and invert them first."""
+    """Write the pair model as a SavedModel at path with the `serve` and `embed` endpoints,
+    computing in float32 whatever the precision it was trained in. With invert (a model
+    trained on dark ink on light paper, read inverted), both endpoints take the images as they
+    are and invert them first."""
+    with computing_in_float32(model):
+        _export(model, path, invert)
+
+
+@contextlib.contextmanager
+def computing_in_float32(model):
+    """Every layer of model computes in float32 inside the block, and as before after it.
+
+    A model trained in mixed_bfloat16 keeps float32 weights; exported as it is, its graph
+    would compute in bfloat16, which is slow where the hardware lacks it (most laptops) and
+    refused by some (older GPUs, oneDNN held to AVX2)."""
+    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    before = [layer.dtype_policy for layer in layers]
+    try:
+        for layer in layers:
+            if layer.dtype_policy.compute_dtype != "float32":
+                layer.dtype_policy = "float32"
+        yield model
+    finally:
+        for (layer, policy) in zip(layers, before):
+            layer.dtype_policy = policy
+
+
+def _export(model, path, invert):
     import keras
     import tensorflow as tf
 
@@ -48,9 +74,7 @@ def export_model(model, path, invert=False):
                                                      training=False),
                          input_signature=[[tf.TensorSpec(shape, tf.float32, name=name)
                                            for name in ("image_a", "image_b")]])
-    # float32 whatever the precision the model was trained in
-    archive.add_endpoint("embed", lambda images: tf.cast(sister(seen(images), training=False),
-                                                         tf.float32),
+    archive.add_endpoint("embed", lambda images: sister(seen(images), training=False),
                          input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
     # the head alone, for pairs of embeddings already computed (a gallery's): the same
     # distance and head as `serve`, without embedding the images again
@@ -59,7 +83,7 @@ def export_model(model, path, invert=False):
     (_, score) = sister_and_scorer(model)
     dim = sister.outputs[0].shape[-1]
     archive.add_endpoint("score_embeddings",
-                         lambda pair: tf.cast(score(pair[0], pair[1]), tf.float32),
+                         lambda pair: score(pair[0], pair[1]),
                          input_signature=[[tf.TensorSpec((None, dim), tf.float32, name=name)
                                            for name in ("embedding_a", "embedding_b")]])
     archive.write_out(path, verbose=False)

@@ -266,3 +266,44 @@ def test_a_folder_the_project_did_not_write_is_never_replaced(model, tmp_path):
     with pytest.raises(ModelError, match="is not a saved siamese model"):
         save_model(model, str(path), metadata={"epochs": 1})
     assert sorted(os.listdir(path)) == ["my_notes.txt"]
+
+
+def _bfloat16_ops(function):
+    """The ops of a traced function (and the functions it calls) that compute in bfloat16."""
+    import tensorflow as tf
+
+    graph = function.graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    return sorted({n.op for n in nodes
+                   if "T" in n.attr and n.attr["T"].type == tf.bfloat16.as_datatype_enum})
+
+
+def test_a_model_trained_in_mixed_bfloat16_is_exported_computing_in_float32(tmp_path):
+    # hardware without bfloat16 (most laptops) would otherwise run the saved graph slowly
+    # or, on some, not at all
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(2)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        vgg = build_pair_model((28, 28, 1), head=None, architecture="small_vgg")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    path = str(tmp_path / "siamese_model")
+    save_model(vgg, path, metadata={"score": "distance", "threshold": 0.5})
+    saved = tf.saved_model.load(path)
+    for name in ("serve", "embed", "score_embeddings"):
+        assert _bfloat16_ops(saved.signatures[name]) == [], name
+    # the model itself still trains as it did
+    conv = next(layer for layer in vgg._flatten_layers() if "conv" in layer.name)
+    assert conv.dtype_policy.name == "mixed_bfloat16"
+    (a, b) = some_pairs()
+    loaded = SiameseModel(path)
+    embeddings = loaded.embed(np.concatenate([a, b]))
+    assert embeddings.dtype == np.float32
+    np.testing.assert_allclose(loaded.predict(a, b),
+                               np.linalg.norm(embeddings[:4] - embeddings[4:], axis=1),
+                               atol=1e-5)
+    # within bfloat16's rounding of what the model computes as trained
+    np.testing.assert_allclose(embeddings[:4], vgg.get_layer("sister_network")(a), atol=0.05)
