@@ -44,8 +44,8 @@ def computing_in_float32(model):
     """Every layer of model computes in float32 inside the block, and as before after it.
 
     A model trained in mixed_bfloat16 keeps float32 weights; exported as it is, its graph
-    would compute in bfloat16, which is slow where the hardware lacks it (most laptops) and
-    refused by some (older GPUs, oneDNN held to AVX2)."""
+    would compute in bfloat16: emulated where the hardware lacks it (most laptops), and
+    refused by oneDNN held to AVX2."""
     layers = list(model._flatten_layers(include_self=True, recursive=True))
     before = [layer.dtype_policy for layer in layers]
     try:
