@@ -14,8 +14,8 @@ from pyimagesearch.training.checkpoints import TrainingLock, state_folder
 
 # small_vgg: a validation split (so a kept epoch), augmentation (random layers) and a
 # cosine schedule, everything a resumed run has to take up again; batches small enough for
-# epochs of several saves (one every 16 steps with --checkpoint-minutes 0)
-RECIPE = ("--architecture", "small_vgg", "--epochs", 3, "--seed", 5, "--batch-size", 8,
+# epochs of several saves (one every 16 steps with --checkpoint-minutes 0: an epoch of 34)
+RECIPE = ("--architecture", "small_vgg", "--epochs", 3, "--seed", 5, "--batch-size", 16,
           "--checkpoint-minutes", 0)
 
 
