@@ -167,7 +167,7 @@ def test_serve_benchmark_reports_each_endpoint_and_load_for_each_model(tmp_path)
     models = [os.path.join(ROOT, "output", name)
               for name in ("small_vgg_siamese_model", "faces_siamese_model")]
     result = run_script("benchmarks.benchmark_serve", "--model", *models, "--gallery-size", 16,
-                        "--clients", 1, 2, "--seconds", 0.5, "--windows", 0, "--json",
+                        "--clients", 1, 2, "--seconds", 0.25, "--windows", 0, "--json",
                         tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     figures = recorded(tmp_path / "r.json", result, "benchmarks.benchmark_serve")

@@ -122,12 +122,12 @@ def test_a_worker_whose_peers_never_come_gives_up(tiny_npz, tmp_path):
     clusters = [free_ports(2) for _ in (0, 1)]
     started = time.monotonic()
     workers = [start_worker(clusters[index], index, tmp_path / f"out{index}", tiny_npz,
-                            "--epochs", 1, "--worker-timeout", 3) for index in (0, 1)]
+                            "--epochs", 1, "--worker-timeout", 1) for index in (0, 1)]
     for (index, worker) in enumerate(workers):
         (out, err) = worker.communicate(timeout=120)
         result = subprocess.CompletedProcess(worker.args, worker.returncode, out, err)
         assert_clean_error(result, "no answer from", f"127.0.0.1:{clusters[index][1 - index]}",
-                           "after 3 s")
+                           "after 1 s")
         assert not (tmp_path / f"out{index}" / "siamese_model").exists()
     assert time.monotonic() - started < 60
 
