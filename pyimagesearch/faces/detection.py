@@ -18,6 +18,7 @@ SCORE_THRESHOLD = 0.7
 MAX_FACES = 50
 
 _local = threading.local()
+_creating = threading.Lock()
 
 
 def detector_record():
@@ -30,14 +31,17 @@ def detector_record():
 def _detector(width, height):
     # one detector a thread: YuNet keeps its input size as state
     if getattr(_local, "detector", None) is None:
-        # OpenCV's DNN engine warns on stderr that it picks no target; nothing is wrong
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            _local.detector = cv2.FaceDetectorYN.create(DETECTOR_FILE, "", (width, height),
-                                                        SCORE_THRESHOLD, 0.3, 5000)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
+        # OpenCV's DNN engine warns on stderr that it picks no target; nothing is wrong. Its
+        # log level is the process's: one thread at a time lowers it and puts it back, or a
+        # thread would put it back while another creates its detector
+        with _creating:
+            level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+            try:
+                _local.detector = cv2.FaceDetectorYN.create(DETECTOR_FILE, "", (width, height),
+                                                            SCORE_THRESHOLD, 0.3, 5000)
+            finally:
+                cv2.utils.logging.setLogLevel(level)
     _local.detector.setInputSize((width, height))
     return _local.detector
 

@@ -73,3 +73,20 @@ def test_the_detector_is_recorded_by_its_file_and_sha256():
     record = detector_record()
     assert record["file"] == os.path.basename(DETECTOR_FILE)
     assert len(record["sha256"]) == 64 and json.loads(json.dumps(record)) == record
+
+
+def test_threads_reading_faces_at_once_leave_stderr_quiet(capfd):
+    # training reads its photos in a pool of threads, each with a detector of its own, whose
+    # creation makes OpenCV warn unless its log level is lowered for it: one thread putting
+    # the level back while another created its detector let the warning through
+    import threading
+
+    blank = np.zeros((120, 120, 3), np.uint8)
+    capfd.readouterr()
+    for _ in range(5):  # new threads, so new detectors
+        threads = [threading.Thread(target=detect_faces, args=(blank,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert capfd.readouterr().err == ""
