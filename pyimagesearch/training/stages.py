@@ -64,7 +64,6 @@ def load_data(args):
     and hold out the validation split when there is one."""
     import numpy as np
 
-    from pyimagesearch.data.augmentation import image_kind
     from pyimagesearch.data.datasets import keep_classes, split_validation
     from pyimagesearch.data.pairs import input_shape_of
 
@@ -80,6 +79,10 @@ def load_data(args):
                                           "test images")
         print(f"[INFO] training on {len(args.classes)} classes: {', '.join(args.classes)} "
               f"({len(trainY):,} images)")
+    # the data is usable: TensorFlow loads from here on (the augmentation's Keras layers)
+    quiet_tensorflow(args.verbose)
+    from pyimagesearch.data.augmentation import image_kind
+
     (kind, ink) = image_kind(trainX, args.color_mode, args.images)
     if ink == "dark_on_light":
         # read as MNIST is: bright strokes on a dark background (the saved model inverts
